@@ -1,0 +1,1 @@
+"""EHB-AUTHENTICATION: registration, login, tokens, MFA, password reset, roles."""

@@ -1,0 +1,1 @@
+"""Gateway machinery shared by every service: errors, logging, middleware, metrics, health."""

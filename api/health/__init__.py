@@ -1,0 +1,1 @@
+"""Gateway health: database plus each service domain's own check; Prometheus metrics."""

@@ -1,0 +1,65 @@
+"""Public probes: GET /health, GET /health/{service}, GET /metrics (mounted at the root)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from api.core import metrics
+from api.core.errors import NotFound
+from api.db import new_session
+from api.registry import domains
+
+router = APIRouter(tags=["health"])
+ROOT_MOUNTED = True  # served at /health, not under /api/v1
+
+
+def _run(name: str, check) -> dict:
+    started = time.perf_counter()
+    try:
+        with new_session() as session:
+            info = check(session) or {}
+        return {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1), **info}
+    except Exception as exc:  # a failed check is a report, not a crash
+        return {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _database(session) -> dict:
+    session.execute(text("SELECT 1"))
+    return {}
+
+
+def _checks() -> dict:
+    checks = {"database": _database}
+    for domain in domains():
+        if domain.name != "health":
+            checks[domain.name] = domain.health_check
+    return checks
+
+
+def _respond(results: dict) -> JSONResponse:
+    failed = sorted(name for name, r in results.items() if r["status"] != "ok")
+    body = {"status": "fail" if failed else "ok", "failed": failed, "checks": results}
+    return JSONResponse(body, status_code=503 if failed else 200)
+
+
+@router.get("/health", summary="Database and every service's own check; 503 names what failed")
+def health() -> JSONResponse:
+    return _respond({name: _run(name, check) for name, check in _checks().items()})
+
+
+@router.get("/health/{service}", summary="One service's check (or `database`)")
+def service_health(service: str) -> JSONResponse:
+    checks = _checks()
+    if service not in checks:
+        raise NotFound(f"unknown service '{service}'", details={"known": sorted(checks)})
+    return _respond({service: _run(service, checks[service])})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def prometheus_metrics() -> Response:
+    payload, content_type = metrics.render()
+    return Response(payload, media_type=content_type)

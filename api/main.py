@@ -1,0 +1,50 @@
+"""The gateway: one FastAPI app, every service domain under /api/v1/<service>."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.core.errors import install_error_handlers
+from api.core.logging import configure_logging
+from api.core.middleware import GatewayMiddleware
+from api.core.ratelimit import RateLimiter
+from api.core.routes import RoutePaths
+from api.registry import domains
+from api.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging()
+    app = FastAPI(
+        title="EHB-5 platform API",
+        version="0.1.0",
+        description="Gateway to the EHB-5 services. Errors always have the shape "
+        '`{"error": {"code", "message", "details", "request_id"}}`.',
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(
+        settings.redis_url, settings.rate_limit_per_client, settings.rate_limit_per_user
+    )
+    install_error_handlers(app)
+    app.add_middleware(GatewayMiddleware, limiter=app.state.rate_limiter,
+                       route_paths=RoutePaths(app), max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+            allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    for domain in domains():
+        app.include_router(domain.router, prefix="" if domain.root_mounted else API_PREFIX)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """uvicorn --factory entry point (each worker builds its own app)."""
+    return create_app()

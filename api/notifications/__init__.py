@@ -1,0 +1,1 @@
+"""EHB-NOTIFICATION: transactional outbox, delivery over email/SMS/in-app, preferences."""
