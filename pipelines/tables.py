@@ -1,0 +1,56 @@
+"""The operational tables the warehouse ingests. Adding a table is one `Table(...)` entry.
+
+cursor: "updated_at" (tracked tables; the trigger keeps it true) or "id" (append-only).
+exclude: secrets that never leave PostgreSQL.
+parents: column -> parent raw table (referential integrity, checked on every batch).
+checks: Great Expectations expectations run on every ingested batch (see pipelines.validate):
+  ("not_null", col...), ("unique", col), ("in_set", col, [values]), ("between", col, lo, hi),
+  ("sum_zero", group_col, amount_col)  -- amounts that sum to zero per transaction.
+reconcile: (date column, money column or None) compared per day between PostgreSQL and raw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    domain: str
+    pk: str = "id"
+    cursor: str = "updated_at"
+    exclude: tuple[str, ...] = ()
+    parents: dict[str, str] = field(default_factory=dict)
+    checks: tuple[tuple, ...] = ()
+    reconcile: tuple[str, str | None] = ("created_at", None)
+
+    @property
+    def append_only(self) -> bool:
+        return self.cursor != "updated_at"
+
+
+TABLES: tuple[Table, ...] = (
+    Table("users", "users", exclude=("password_hash", "mfa_secret"),
+          checks=(("not_null", "id", "email", "roles", "is_active", "created_at"),
+                  ("unique", "email"),
+                  ("match", "email", r"^[^@\s]+@[^@\s]+$"))),
+    Table("refresh_tokens", "auth", exclude=("token_hash",), parents={"user_id": "users"},
+          checks=(("not_null", "user_id", "family_id", "expires_at"),)),
+    Table("email_tokens", "auth", exclude=("token_hash",), parents={"user_id": "users"},
+          checks=(("not_null", "user_id", "purpose", "expires_at"),)),
+    Table("mfa_recovery_codes", "auth", exclude=("code_hash",), parents={"user_id": "users"},
+          checks=(("not_null", "user_id"),)),
+    Table("login_throttles", "security", pk="key",
+          checks=(("not_null", "failures"), ("between", "failures", 0, None))),
+    Table("security_events", "security", cursor="id", parents={"user_id": "users"},
+          reconcile=("occurred_at", None),
+          checks=(("not_null", "event_type", "occurred_at"),)),
+    Table("notification_outbox", "notifications", exclude=("body", "payload"),
+          parents={"user_id": "users"},
+          checks=(("not_null", "channel", "category", "status"),
+                  ("in_set", "channel", ["email", "sms", "push"]),
+                  ("between", "attempts", 0, None))),
+)
+
+BY_NAME = {t.name: t for t in TABLES}
