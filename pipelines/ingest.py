@@ -192,11 +192,15 @@ def ingest_table(con: duckdb.DuckDBPyConnection, database_url: str, table: Table
             stage = f'stage."{table.name}"'
             rows_read = _stream_into(con, pg, _select(table, cols, where), stage, batch_id,
                                      create=True)
-            dels = _read_deletes(pg, table, deleted_ts)
+            dels = _read_deletes(pg, table.name, deleted_ts)
+            parent_dels = {c: _read_deletes(pg, table.parents[c], deleted_ts)
+                           for c in table.set_null_on_delete}
             con.execute("BEGIN")
             _add_new_columns(con, raw, stage)
             rows_written = _merge(con, table, raw, stage)
             rows_deleted = _apply_deletes(con, table, raw, dels)
+            for col, pdels in parent_dels.items():
+                _set_null(con, raw, col, pdels)
             hi = con.execute(f'SELECT max("{table.cursor}") FROM {stage}').fetchone()[0]
             if hi is not None:
                 if table.append_only:
@@ -227,12 +231,12 @@ def ingest_table(con: duckdb.DuckDBPyConnection, database_url: str, table: Table
                         seconds, raw_rows)
 
 
-def _read_deletes(pg, table: Table, since) -> list[tuple[str, object]]:
+def _read_deletes(pg, table_name: str, since) -> list[tuple[str, object]]:
     where = (f" AND deleted_at > {_lit(since)}::timestamptz - interval "
              f"'{int(LOOKBACK.total_seconds())} seconds'") if since else ""
     with pg.cursor() as cur:
         cur.execute("SELECT row_pk #>> '{}', deleted_at FROM ops_deleted_rows "
-                    f"WHERE table_name = {_lit(table.name)}{where}")
+                    f"WHERE table_name = {_lit(table_name)}{where}")
         return cur.fetchall()
 
 
@@ -267,3 +271,13 @@ def _apply_deletes(con, table: Table, raw: str, dels: list) -> int:
     return con.execute(
         f'DELETE FROM {raw} AS r USING _deletes d WHERE CAST(r."{table.pk}" AS VARCHAR) = d.pk'
         f"{newer}").fetchone()[0]
+
+
+def _set_null(con, raw: str, col: str, parent_deletes: list) -> None:
+    """Mirror ON DELETE SET NULL of a parent whose rows were deleted."""
+    if not parent_deletes:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _parent_deletes (pk VARCHAR)")
+    con.executemany("INSERT INTO _parent_deletes VALUES (?)", [[p] for p, _ in parent_deletes])
+    con.execute(f'UPDATE {raw} SET "{col}" = NULL WHERE CAST("{col}" AS VARCHAR) IN '
+                "(SELECT pk FROM _parent_deletes)")

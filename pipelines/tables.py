@@ -6,6 +6,8 @@ parents: column -> parent raw table (referential integrity, checked on every bat
 checks: Great Expectations expectations run on every ingested batch (see pipelines.validate):
   ("not_null", col...), ("unique", col), ("in_set", col, [values]), ("between", col, lo, hi),
   ("sum_zero", group_col, amount_col)  -- amounts that sum to zero per transaction.
+set_null_on_delete: FK columns (ON DELETE SET NULL) of an append-only table: PostgreSQL nulls
+  them without a trace in updated_at, so the warehouse applies the parent's deletes itself.
 reconcile: (date column, money column or None) compared per day between PostgreSQL and raw.
 """
 
@@ -23,6 +25,7 @@ class Table:
     exclude: tuple[str, ...] = ()
     parents: dict[str, str] = field(default_factory=dict)
     checks: tuple[tuple, ...] = ()
+    set_null_on_delete: tuple[str, ...] = ()
     reconcile: tuple[str, str | None] = ("created_at", None)
 
     @property
@@ -44,6 +47,7 @@ TABLES: tuple[Table, ...] = (
     Table("login_throttles", "security", pk="key",
           checks=(("not_null", "failures"), ("between", "failures", 0, None))),
     Table("security_events", "security", cursor="id", parents={"user_id": "users"},
+          set_null_on_delete=("user_id",),
           reconcile=("occurred_at", None),
           checks=(("not_null", "event_type", "occurred_at"),)),
     Table("notification_outbox", "notifications", exclude=("body", "payload"),
