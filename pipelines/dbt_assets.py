@@ -17,6 +17,7 @@ from pipelines.warehouse import Warehouse
 
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
                                                warn_window=timedelta(hours=2))
+SNAPSHOT_KEY = dg.AssetKey(["serving", "warehouse_snapshot"])
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, PATH or not
@@ -95,3 +96,12 @@ def ehb_dbt(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Ware
         context.log.warning(f"quarantine open for {blocked}: their downstream models are skipped")
         args += ["--exclude", *[f"source:ehb.{t}+" for t in blocked]]
     yield from dbt.cli(args, context=context).stream()
+    # Publish here rather than in a downstream asset: Dagster skips a downstream step when any
+    # upstream output was not produced, and a quarantine must block only its own marts.
+    from pipelines.snapshot import publish
+
+    path = publish(warehouse.build_file(), warehouse.dir() / "snapshot.duckdb")
+    yield dg.AssetMaterialization(
+        asset_key=SNAPSHOT_KEY,
+        metadata={"path": str(path), "bytes": path.stat().st_size,
+                  "blocked_sources": ", ".join(blocked) or "none"})

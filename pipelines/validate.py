@@ -116,8 +116,9 @@ def validate_batch(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str,
         for _, exp in exps:
             suite.add_expectation(exp)
         suite = ctx.suites.add(suite)
-    labels = [label for label, _ in exps]
-    for label in labels:
+    # GX does not keep the suite's order in its results: map them back by (type, kwargs)
+    labels = {_config_key(exp.configuration): label for label, exp in exps}
+    for label, _ in exps:
         report.outcomes[label] = ExpectationOutcome(label, True)
     source = ctx.data_sources.get("ehb_raw")
     try:
@@ -143,7 +144,8 @@ def validate_batch(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str,
         batch = batch_def.get_batch(batch_parameters={"dataframe": df})
         result = batch.validate(suite, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": [pk]})
-        for label, res in zip(labels, result.results, strict=True):
+        for res in result.results:
+            label = labels[_config_key(res.expectation_config)]
             outcome = report.outcomes[label]
             if res.exception_info.get("raised_exception"):
                 outcome.success = False
@@ -171,6 +173,12 @@ def validate_batch(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str,
     log.info("validated %s batch %s: %d rows, %d quarantined, %d open", table.name, batch_id,
              report.rows, report.quarantined, report.open_quarantine)
     return report
+
+
+def _config_key(config) -> tuple:
+    kwargs = {k: v for k, v in config.kwargs.items()
+              if k in ("column", "value_set", "min_value", "max_value", "regex")}
+    return (config.type, repr(sorted(kwargs.items())))
 
 
 def open_quarantine(con: duckdb.DuckDBPyConnection, table: Table) -> int:

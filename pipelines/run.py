@@ -1,0 +1,69 @@
+"""In-process runs of the whole pipeline (CLI `ehb pipeline run`, `ehb up`, tests) and the
+Dagster instance under data/dagster (telemetry off; PostgreSQL run storage when
+DAGSTER_PG_URL is set, SQLite otherwise)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+{storage}"""
+
+PG_STORAGE = """\
+storage:
+  postgres:
+    postgres_url: {url}
+"""
+
+
+def dagster_home(data_dir: Path | None = None) -> Path:
+    """Create data/dagster with its dagster.yaml and point DAGSTER_HOME at it."""
+    home = Path(os.environ.get("DAGSTER_HOME") or (data_dir or Path("data")) / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    pg_url = os.environ.get("DAGSTER_PG_URL")
+    storage = PG_STORAGE.format(url=pg_url) if pg_url else ""
+    (home / "dagster.yaml").write_text(DAGSTER_YAML.format(storage=storage))
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+class _StepProgress(logging.Handler):
+    """Forwards Dagster's step events to a callback (the CLI's progress display)."""
+
+    def __init__(self, callback: Callable[[str, str], None]):
+        super().__init__()
+        self.callback = callback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key")
+        if event is not None and step:
+            self.callback(event.event_type_value, step)
+
+
+def run_pipeline(*, full: bool = False, instance=None,
+                 progress: Callable[[str, str], None] | None = None):
+    """Materialize every asset (ingest, validate, dbt build, publish) in this process."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("ehb_full_refresh" if full else "ehb_incremental")
+    if instance is None:
+        dagster_home()
+        instance = dg.DagsterInstance.get()
+    handler = None
+    if progress:
+        handler = _StepProgress(progress)
+        logging.getLogger("dagster").addHandler(handler)
+    try:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        if handler:
+            logging.getLogger("dagster").removeHandler(handler)
