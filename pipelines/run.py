@@ -67,3 +67,18 @@ def run_pipeline(*, full: bool = False, instance=None,
     finally:
         if handler:
             logging.getLogger("dagster").removeHandler(handler)
+
+
+def serve_dagster_ui(host: str = "127.0.0.1", port: int | None = None) -> None:
+    """`dagster-webserver` on workspace.yaml with DAGSTER_HOME under data/ (blocking)."""
+    import subprocess
+    import sys
+
+    from api.settings import get_settings
+
+    settings = get_settings()
+    dagster_home(settings.data_dir)
+    root = Path(__file__).resolve().parent.parent
+    exe = Path(sys.executable).parent / "dagster-webserver"
+    subprocess.run([str(exe), "-w", str(root / "workspace.yaml"), "-h", host,
+                    "-p", str(port or settings.dagster_port)], cwd=root, check=False)

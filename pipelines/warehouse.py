@@ -43,6 +43,7 @@ class Warehouse(dg.ConfigurableResource):
         con = duckdb.connect(str(self.build_file()))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET preserve_insertion_order = false")  # faster, leaner bulk inserts
             yield con
         finally:
             con.close()
