@@ -5,7 +5,7 @@ A domain adds `api/<domain>/jobs.py` and decorates plain service functions:
     from api.jobs.registry import periodic_hook, hook
 
     @periodic_hook("wallet.release_payouts", cron="*/10 * * * *", queue="payouts")
-    def release_payouts(session, now):          # runs in one transaction (session_scope)
+    def release_payouts(session, now):          # committed after it returns
         return {"released": n}                   # optional, logged
 
     @hook("payments.reconcile_one", queue="payments")
@@ -38,10 +38,12 @@ HOOKS: dict[str, tuple[str, str | None]] = {}
 
 
 def _run_in_transaction(name: str, func: HookFunc, **kwargs: Any) -> Any:
-    from api.db import session_scope
+    from api.db import new_session
 
-    with session_scope() as session:
+    # Service functions commit their own units of work; whatever is left open commits here.
+    with new_session() as session:
         result = func(session, **kwargs)
+        session.commit()
     log.info("hook done", extra={"hook": name, "result": result})
     return result
 
