@@ -92,8 +92,6 @@ def test_worker_runs_jobs_and_retries_a_failure(db, database_url):
 
 def test_failing_job_ends_failed_after_its_attempts(db, database_url):
     token = uuid.uuid4().hex
-    FAILED_ONCE.discard(token)
-    # Same flaky task, but with retries disabled on this job's task: use a task that always fails.
 
     @registry.hook(f"tests.always_fails_{token[:8]}", queue="tests",
                    retry=__import__("procrastinate").RetryStrategy(max_attempts=2, wait=0))
@@ -163,3 +161,37 @@ def test_metrics_expose_job_counts(client, db):
     text_ = client.get("/metrics").text
     assert 'ehb_jobs{queue="tests",status="todo"}' in text_
     assert "ehb_job_workers" in text_
+
+
+_RUNNING = {"now": 0, "max": 0}
+_RUNNING_LOCK = threading.Lock()
+
+
+@registry.hook("tests.slow", queue="tests_slow", retry=False)
+def _slow(session, n: int) -> None:
+    import time
+
+    with _RUNNING_LOCK:
+        _RUNNING["now"] += 1
+        _RUNNING["max"] = max(_RUNNING["max"], _RUNNING["now"])
+    time.sleep(0.3)
+    with _RUNNING_LOCK:
+        _RUNNING["now"] -= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_worker_respects_the_queue_concurrency_limit(db, database_url, monkeypatch, limit):
+    from api.jobs.settings import get_jobs_settings
+
+    monkeypatch.setenv("JOBS_QUEUE_CONCURRENCY", f'{{"tests_slow": {limit}}}')
+    get_jobs_settings.cache_clear()
+    _RUNNING["max"] = 0
+    ids = [service.defer(db, "hooks.tests.slow", n=i) for i in range(6)]
+    db.commit()
+    try:
+        _work(database_url, ["tests_slow"])
+    finally:
+        get_jobs_settings.cache_clear()
+    db.rollback()
+    assert {_job_row(db, i).status for i in ids} == {"succeeded"}
+    assert _RUNNING["max"] == limit
