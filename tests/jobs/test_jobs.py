@@ -195,3 +195,25 @@ def test_worker_respects_the_queue_concurrency_limit(db, database_url, monkeypat
     db.rollback()
     assert {_job_row(db, i).status for i in ids} == {"succeeded"}
     assert _RUNNING["max"] == limit
+
+
+def test_ehb_worker_command_runs_jobs(db, database_url):
+    from typer.testing import CliRunner
+
+    from api.cli import root
+
+    token = uuid.uuid4().hex
+    job_id = service.defer(db, "hooks.tests.record", token=token)
+    db.commit()
+    result = CliRunner().invoke(root, ["worker", "--once", "--queue", "tests"])
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert _job_row(db, job_id).status == "succeeded"
+    assert any(r["token"] == token for r in RAN)
+
+
+def test_health_reports_the_job_queue_and_complaints(client):
+    checks = client.get("/health").json()["checks"]
+    assert checks["jobs"]["status"] == "ok"
+    assert checks["complaints"]["status"] == "ok" and checks["complaints"]["tables"] == 4
+    assert checks["notifications"]["tables"] == 4
