@@ -212,3 +212,41 @@ def test_preferences_api(client, make_user, auth_headers):
         assert client.put("/api/v1/notifications/preferences", headers=h,
                           json=bad).status_code == 422
     assert client.get("/api/v1/notifications/preferences").status_code == 401
+
+
+def test_worker_retries_a_failed_delivery_after_backoff(db, make_user, notify_settings,
+                                                        database_url):
+    """End to end through the queue: the first job fails (no SMTP server), the retry job it
+    deferred runs after the backoff once a server is up, and the email arrives once."""
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    from api.jobs.worker import run_workers
+    from tests.notifications.conftest import Inbox
+
+    port = free_port()
+    notify_settings(port, backoff_base_seconds=1)
+    user, _ = make_user()
+    mid = _email(db, user, subject="retried")
+    work = lambda: asyncio.run(run_workers(database_url, queues=["notifications"],  # noqa: E731
+                                           wait=False, install_signal_handlers=False))
+    work()
+    db.expire_all()
+    msg = db.get(OutboxMessage, mid)
+    assert (msg.status, msg.attempts) == ("pending", 1)
+    assert [j.status for j in _jobs_for(db, mid)] == ["succeeded", "todo"]
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        time.sleep(max(0.0, (msg.next_attempt_at - datetime.now(UTC)).total_seconds()) + 0.2)
+        work()
+    finally:
+        controller.stop()
+    db.expire_all()
+    assert db.get(OutboxMessage, mid).status == "sent"
+    assert [m["Subject"] for m in inbox.to(user.email)] == ["retried"]
+    assert _attempts(db, mid) == [(1, "failed"), (2, "sent")]
+    assert [j.status for j in _jobs_for(db, mid)] == ["succeeded", "succeeded"]
