@@ -14,6 +14,7 @@ from api.auth.dependencies import CurrentUser, Principal, require
 from api.core.errors import NotFound
 from api.deps import SessionDep
 from api.notifications import preferences, push, service
+from api.notifications.categories import is_mandatory
 from api.notifications.models import OutboxMessage
 from api.notifications.permissions import NOTIFICATIONS_ADMIN
 
@@ -76,9 +77,14 @@ class PreferencesIn(BaseModel):
     preferences: list[PreferenceIn] = Field(min_length=1, max_length=100)
 
 
-def _detail(message: OutboxMessage, attempts: list) -> dict[str, Any]:
+REDACTED = "[redacted: security-critical message]"
+
+
+def _detail(message: OutboxMessage, attempts: list, *, staff: bool = False) -> dict[str, Any]:
     data = MessageOut.model_validate(message).model_dump()
-    data.update(recipient=message.recipient, body=message.body, last_error=message.last_error,
+    # Verification and reset mails carry single-use links: staff must never read them.
+    body = REDACTED if staff and is_mandatory(message.category) else message.body
+    data.update(recipient=message.recipient, body=body, last_error=message.last_error,
                 delivery_attempts=attempts)
     return data
 
@@ -128,7 +134,7 @@ def all_messages(principal: Staff, session: SessionDep,
 @router.get("/admin/messages/{message_id}", response_model=MessageDetail,
             summary="Any message with its delivery attempts (support, admin)")
 def any_message(message_id: int, principal: Staff, session: SessionDep) -> dict:
-    return _detail(*service.message_with_attempts(session, message_id))
+    return _detail(*service.message_with_attempts(session, message_id), staff=True)
 
 
 @router.websocket("/ws")

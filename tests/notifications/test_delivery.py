@@ -250,3 +250,20 @@ def test_worker_retries_a_failed_delivery_after_backoff(db, make_user, notify_se
     assert [m["Subject"] for m in inbox.to(user.email)] == ["retried"]
     assert _attempts(db, mid) == [(1, "failed"), (2, "sent")]
     assert [j.status for j in _jobs_for(db, mid)] == ["succeeded", "succeeded"]
+
+
+def test_staff_never_read_security_mail_bodies(client, db, make_user, auth_headers):
+    user, _ = make_user()
+    support, _ = make_user(roles=["support"])
+    reset = service.enqueue(db, channel="email", category="auth.password_reset",
+                            recipient=user.email, subject="Reset",
+                            body="https://x/reset?token=SECRET", user_id=user.id).id
+    receipt = _email(db, user)
+    r = client.get(f"/api/v1/notifications/admin/messages/{reset}", headers=auth_headers(support))
+    assert r.status_code == 200 and "SECRET" not in r.text
+    r = client.get(f"/api/v1/notifications/admin/messages/{receipt}",
+                   headers=auth_headers(support))
+    assert "12.50 USD" in r.json()["body"]
+    # The user themself sees their own message.
+    r = client.get(f"/api/v1/notifications/messages/{reset}", headers=auth_headers(user))
+    assert "SECRET" in r.json()["body"]
