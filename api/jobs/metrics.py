@@ -18,8 +18,6 @@ class JobsCollector:
                                  labels=["queue", "status"])
         workers = GaugeMetricFamily("ehb_job_workers", "job workers with a recent heartbeat")
         try:
-            from sqlalchemy import text
-
             from api.db import new_session
             from api.jobs import service
 
@@ -27,9 +25,7 @@ class JobsCollector:
                 for queue, by_status in sorted(service.counts(session).items()):
                     for status, n in by_status.items():
                         jobs.add_metric([queue, status], n)
-                workers.add_metric([], session.execute(text(
-                    "SELECT count(*) FROM procrastinate_workers"
-                    " WHERE last_heartbeat > now() - interval '1 minute'")).scalar_one())
+                workers.add_metric([], service.workers_alive(session))
         except Exception:  # a scrape must not fail because the queue is unreachable
             log.warning("job metrics unavailable", exc_info=True)
             return

@@ -58,9 +58,7 @@ def overview(principal: Admin, session: SessionDep,
     for by_status in counts.values():
         for s, n in by_status.items():
             totals[s] += n
-    alive = session.execute(text("SELECT count(*) FROM procrastinate_workers"
-                                 " WHERE last_heartbeat > now() - interval '1 minute'")).scalar_one()
-    return {"counts": counts, "totals": totals, "workers_alive": alive,
+    return {"counts": counts, "totals": totals, "workers_alive": service.workers_alive(session),
             "schedules": service.schedules(),
             "recent": service.list_jobs(session, status=status, queue=queue, task=task,
                                         limit=limit)}

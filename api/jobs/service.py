@@ -87,7 +87,8 @@ def schedules() -> list[dict[str, Any]]:
                   key=lambda d: d["task"])
 
 
-def workers(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(text(
-        "SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id"))
-    return [dict(r._mapping) for r in rows]
+def workers_alive(session: Session) -> int:
+    """Workers whose heartbeat (every 10 s) is under a minute old."""
+    return session.execute(text(
+        "SELECT count(*) FROM procrastinate_workers"
+        " WHERE last_heartbeat > now() - interval '1 minute'")).scalar_one()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from api.jobs import registry, service
-from api.jobs.app import app, default_retry
+from api.jobs.app import default_retry
 from api.jobs.worker import run_workers
 
 RAN: list[dict] = []
