@@ -217,3 +217,24 @@ def test_health_reports_the_job_queue_and_complaints(client):
     assert checks["jobs"]["status"] == "ok"
     assert checks["complaints"]["status"] == "ok" and checks["complaints"]["tables"] == 4
     assert checks["notifications"]["tables"] == 4
+
+
+def test_cleanup_deletes_old_succeeded_jobs_and_keeps_failed(db):
+    from datetime import UTC, datetime, timedelta
+
+    from api.jobs.tasks import cleanup_finished_jobs
+
+    done = service.defer(db, "hooks.tests.record", token="old-done")
+    failed = service.defer(db, "hooks.tests.record", token="old-failed")
+    db.execute(text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = :i"), {"i": done})
+    db.execute(text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :i"), {"i": failed})
+    db.commit()
+    # Within the retention window nothing of ours goes.
+    cleanup_finished_jobs(db, now=datetime.now(UTC))
+    db.commit()
+    assert _job_row(db, done) is not None
+    result = cleanup_finished_jobs(db, now=datetime.now(UTC) + timedelta(hours=73))
+    db.commit()
+    assert result["deleted"] >= 1
+    assert _job_row(db, done) is None
+    assert _job_row(db, failed).status == "failed"
