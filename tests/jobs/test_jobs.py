@@ -238,3 +238,13 @@ def test_cleanup_deletes_old_succeeded_jobs_and_keeps_failed(db):
     assert result["deleted"] >= 1
     assert _job_row(db, done) is None
     assert _job_row(db, failed).status == "failed"
+
+
+def test_worker_service_for_ehb_up():
+    import sys
+
+    from api.jobs.launcher import worker_service
+
+    svc = worker_service()
+    assert svc.argv == [sys.executable, "-m", "api.jobs"]
+    assert "notificationsx4" in svc.url and svc.health_url is None
