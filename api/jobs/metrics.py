@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from api.core.metrics import register_state_collector
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY
 
 log = logging.getLogger("ehb.jobs")
 
@@ -39,5 +39,5 @@ _installed = False
 def install() -> None:
     global _installed
     if not _installed:
-        REGISTRY.register(JobsCollector())
+        register_state_collector(JobsCollector())
         _installed = True
