@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,10 @@ def register_failure(session: Session, key: str, threshold: int, settings: AuthS
 
 
 def reset(session: Session, key: str) -> None:
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    # An UPDATE only when there is something to clear: most logins write nothing here.
+    session.execute(update(LoginThrottle)
+                    .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                    .values(failures=0, blocked_until=None))
 
 
 def too_many(seconds: int, what: str = "failed attempts") -> TooManyRequests:
