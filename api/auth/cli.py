@@ -27,4 +27,17 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from None
 
+    @users.command("prune-throttles")
+    def prune_throttles() -> None:
+        """Delete stale login-failure counters (unlocked, past the failure window)."""
+        from datetime import UTC, datetime
+
+        from api.auth.settings import get_auth_settings
+        from api.auth.throttle import prune
+        from api.db import session_scope
+
+        with session_scope() as session:
+            removed = prune(session, datetime.now(UTC), get_auth_settings())
+        typer.echo(f"removed {removed} stale login throttle rows")
+
     root.add_typer(users, name="users")

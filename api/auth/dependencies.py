@@ -64,6 +64,9 @@ class PermissionDependency:
             raise Unauthorized("this session was signed out; sign in again",
                                code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
         user_id_var.set(user.id)
+        # Holding the row keeps it in the request session's (weak) identity map, so a route's
+        # session.get(User, principal.user_id) costs no second query.
+        request.state.current_user = user
         request.app.state.rate_limiter.hit_user(user.id)
         if not self.permission.allows(user.roles):
             raise Forbidden(f"requires permission '{self.permission.name}'",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from datetime import UTC, datetime
@@ -21,8 +22,33 @@ from api.auth.models import RecoveryCode, User
 from api.auth.settings import get_auth_settings
 from api.core.errors import Conflict, Unauthorized
 
+log = logging.getLogger("ehb.auth")
+_SEALED = "fernet:"
 VALID_WINDOW = 1  # one 30 s step either side for clock drift
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (0/o, 1/l/i)
+
+
+def _fernet():
+    from cryptography.fernet import Fernet
+
+    return Fernet(get_auth_settings().mfa_key())
+
+
+def seal_secret(secret: str) -> str:
+    return _SEALED + _fernet().encrypt(secret.encode()).decode()
+
+
+def open_secret(stored: str) -> str | None:
+    """The TOTP secret, or None if it cannot be decrypted (the key changed)."""
+    from cryptography.fernet import InvalidToken
+
+    if not stored.startswith(_SEALED):
+        return stored  # written before encryption existed
+    try:
+        return _fernet().decrypt(stored[len(_SEALED):].encode()).decode()
+    except InvalidToken:
+        log.error("a TOTP secret cannot be decrypted: was AUTH_MFA_ENCRYPTION_KEY changed?")
+        return None
 
 
 def _totp(secret: str) -> pyotp.TOTP:
@@ -31,12 +57,11 @@ def _totp(secret: str) -> pyotp.TOTP:
 
 def accept_totp(user: User, code: str, now: float | None = None) -> bool:
     """True and records the step if the code matches a step newer than the last accepted."""
-    if not user.mfa_secret:
-        return False
+    secret = open_secret(user.mfa_secret) if user.mfa_secret else None
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not secret or not (code.isdigit() and len(code) == 6):
         return False
-    totp = _totp(user.mfa_secret)
+    totp = _totp(secret)
     current = totp.timecode(now if now is not None else time.time())
     last = user.mfa_last_timestep or 0
     for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
@@ -76,7 +101,7 @@ def begin_setup(session: Session, user: User, client_ip: str | None = None) -> t
         raise Conflict("multi-factor authentication is already enabled; disable it first",
                        code="mfa_already_enabled")
     secret = pyotp.random_base32()
-    user.mfa_secret = secret
+    user.mfa_secret = seal_secret(secret)
     user.mfa_last_timestep = None
     events.record(session, events.MFA_SETUP_STARTED, user_id=user.id, client_ip=client_ip)
     session.commit()

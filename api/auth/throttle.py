@@ -4,6 +4,7 @@ failure up to a maximum. Shared by every instance because it lives in PostgreSQL
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import datetime, timedelta
 
@@ -21,7 +22,18 @@ def account_key(email: str) -> str:
 
 
 def client_key(client_ip: str | None) -> str:
-    return f"client:{client_ip or 'unknown'}"
+    """IPv4 per address; IPv6 per /64, since one subscriber usually holds a whole /64."""
+    if not client_ip:
+        return "client:unknown"
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return f"client:{client_ip[:200]}"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return f"client:{address.ipv4_mapped}"
+        return f"client:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"client:{address}"
 
 
 def seconds_blocked(session: Session, keys: list[str], now: datetime) -> int:
@@ -76,3 +88,16 @@ def too_many(seconds: int, what: str = "failed attempts") -> TooManyRequests:
         code="login_locked", details={"retry_after": seconds},
         headers={"Retry-After": str(seconds)},
     )
+
+
+def prune(session: Session, now: datetime, settings: AuthSettings) -> int:
+    """Delete counters that no longer matter (unlocked and older than the failure window), so
+    sprayed unknown emails do not grow the table forever. Not committed."""
+    from sqlalchemy import delete, or_
+
+    stale = now - timedelta(seconds=settings.failure_window_seconds)
+    result = session.execute(delete(LoginThrottle).where(
+        or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < stale),
+        or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now),
+    ))
+    return result.rowcount

@@ -172,3 +172,33 @@ def test_login_rehashes_a_password_stored_with_old_parameters(client, make_user,
     stored = db.get(User, user.id).password_hash
     assert stored != weak and not needs_rehash(stored)
     assert login(client, user.email, password).status_code == 200
+
+
+def test_require_checks_user_and_session_in_one_query(client, signed_in):
+    from sqlalchemy import event
+
+    from api.db import get_engine
+
+    _, _, tokens = signed_in
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        r = client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    assert r.status_code == 200
+    assert len(statements) == 1, statements
+    assert "FROM users" in statements[0] and "refresh_tokens" in statements[0]
+
+
+def test_openapi_lists_the_auth_and_admin_endpoints(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
+                 "/api/v1/auth/logout", "/api/v1/auth/sessions", "/api/v1/auth/mfa/setup",
+                 "/api/v1/auth/password/reset", "/api/v1/users", "/api/v1/users/{user_id}/roles",
+                 "/api/v1/users/{user_id}/disable", "/api/v1/users/{user_id}/enable"]:
+        assert path in paths, path

@@ -31,10 +31,12 @@ def test_setup_returns_uri_but_login_needs_no_code_until_confirmed(client, signe
     assert parse_qs(uri.query)["issuer"] == ["EHB-5"]
     db.expire_all()
     stored = db.get(User, user.id)
-    assert stored.mfa_secret == r.json()["secret"] and stored.mfa_enabled_at is None
+    # Stored encrypted: the database alone does not reveal the second factor.
+    assert stored.mfa_secret.startswith("fernet:") and r.json()["secret"] not in stored.mfa_secret
+    assert stored.mfa_enabled_at is None
     assert login(client, user.email, password).status_code == 200
     r = client.post("/api/v1/auth/mfa/confirm", headers=bearer(tokens["access_token"]),
-                    json={"code": "000000" if totp_code(stored.mfa_secret) != "000000" else "111111"})
+                    json={"code": "000000" if totp_code(r.json()["secret"]) != "000000" else "111111"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_mfa_code"
     db.expire_all()
     assert db.get(User, user.id).mfa_enabled_at is None
@@ -122,3 +124,24 @@ def test_disable_with_password_then_confirm_needs_setup(client, signed_in):
     assert r.status_code == 200
     r = client.post("/api/v1/auth/mfa/confirm", headers=headers, json={"code": "123456"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "mfa_not_set_up"
+
+
+def test_secret_sealing_survives_only_the_right_key(monkeypatch):
+    import base64
+
+    import pyotp
+
+    from api.auth import mfa
+    from api.auth.models import User
+    from api.auth.settings import get_auth_settings
+
+    secret = pyotp.random_base32()
+    sealed = mfa.seal_secret(secret)
+    assert sealed.startswith("fernet:") and mfa.open_secret(sealed) == secret
+    assert mfa.open_secret(secret) == secret  # written before sealing existed
+    other = base64.urlsafe_b64encode(b"k" * 32)
+    monkeypatch.setattr(type(get_auth_settings()), "mfa_key", lambda self: other)
+    assert mfa.open_secret(sealed) is None
+    # A secret that cannot be opened refuses every code instead of failing the request.
+    user = User(mfa_secret=sealed)
+    assert mfa.accept_totp(user, totp_code(secret)) is False

@@ -118,3 +118,40 @@ def test_deleting_a_throttle_row_records_its_key_for_the_warehouse(db):
     db.commit()
     rows = db.scalars(select(DeletedRow.row_pk).where(DeletedRow.table_name == "login_throttles"))
     assert key in list(rows)
+
+
+def test_client_keys_group_ipv6_by_64_and_keep_ipv4_exact():
+    from api.auth.throttle import client_key
+
+    assert client_key("203.0.113.7") == "client:203.0.113.7"
+    assert client_key("::ffff:203.0.113.7") == "client:203.0.113.7"
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") \
+        == "client:2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key(None) == "client:unknown"
+    assert client_key("testclient") == "client:testclient"
+
+
+def test_prune_removes_only_stale_unlocked_counters(db):
+    from datetime import UTC, datetime, timedelta
+
+    from api.auth.models import LoginThrottle
+    from api.auth.settings import AuthSettings
+    from api.auth.throttle import prune
+
+    now = datetime.now(UTC)
+    tag = uuid.uuid4().hex[:8]
+    rows = {
+        "stale": LoginThrottle(key=f"client:{tag}-stale", failures=3,
+                               last_failure_at=now - timedelta(hours=2)),
+        "recent": LoginThrottle(key=f"client:{tag}-recent", failures=3, last_failure_at=now),
+        "locked": LoginThrottle(key=f"client:{tag}-locked", failures=9,
+                                last_failure_at=now - timedelta(hours=2),
+                                blocked_until=now + timedelta(minutes=5)),
+    }
+    db.add_all(rows.values())
+    db.commit()
+    assert prune(db, now, AuthSettings(failure_window_seconds=3600)) >= 1
+    db.commit()
+    left = set(db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.like(f"client:{tag}-%"))))
+    assert left == {f"client:{tag}-recent", f"client:{tag}-locked"}
