@@ -112,7 +112,7 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
             raise Unauthorized("this account uses two-factor authentication: send totp_code "
                                "(or a recovery_code)", code="mfa_required")
         if totp_code:
-            ok = mfa.accept_totp(user, totp_code)
+            ok = mfa.accept_totp(session, user, totp_code)
         else:
             ok = mfa.use_recovery_code(session, user, recovery_code)
             if ok:

@@ -14,8 +14,9 @@ import time
 from datetime import UTC, datetime
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.auth import events
 from api.auth.models import RecoveryCode, User
@@ -55,8 +56,10 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret)
 
 
-def accept_totp(user: User, code: str, now: float | None = None) -> bool:
-    """True and records the step if the code matches a step newer than the last accepted."""
+def accept_totp(session: Session, user: User, code: str, now: float | None = None) -> bool:
+    """True if the code matches a time step newer than the last accepted one; that step is
+    then claimed with a conditional UPDATE, so two concurrent uses of one code cannot both
+    pass (the second waits for the first's row lock, then finds the step taken)."""
     secret = open_secret(user.mfa_secret) if user.mfa_secret else None
     code = code.strip().replace(" ", "")
     if not secret or not (code.isdigit() and len(code) == 6):
@@ -66,7 +69,14 @@ def accept_totp(user: User, code: str, now: float | None = None) -> bool:
     last = user.mfa_last_timestep or 0
     for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
         if step > last and hmac.compare_digest(totp.generate_otp(step), code):
-            user.mfa_last_timestep = step
+            claimed = session.execute(
+                update(User).where(User.id == user.id, or_(User.mfa_last_timestep.is_(None),
+                                                           User.mfa_last_timestep < step))
+                .values(mfa_last_timestep=step)
+            ).rowcount
+            if claimed != 1:
+                return False
+            set_committed_value(user, "mfa_last_timestep", step)
             return True
     return False
 
@@ -115,7 +125,7 @@ def confirm(session: Session, user: User, code: str, client_ip: str | None = Non
         raise Conflict("multi-factor authentication is already enabled", code="mfa_already_enabled")
     if not user.mfa_secret:
         raise Conflict("start with POST /auth/mfa/setup", code="mfa_not_set_up")
-    if not accept_totp(user, code):
+    if not accept_totp(session, user, code):
         raise Unauthorized("the code is not valid; check the authenticator app's time",
                            code="invalid_mfa_code")
     user.mfa_enabled_at = datetime.now(UTC)

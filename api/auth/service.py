@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.models import User
@@ -45,8 +46,13 @@ def create_user(session: Session, email: str, password: str, *, roles: list[str]
         roles=validate_roles(roles or [Role.customer.value]),
         email_verified_at=datetime.now(UTC) if verified else None,
     )
-    session.add(user)
-    session.flush()
+    try:
+        # A savepoint: a concurrent registration of the same email loses on the unique index
+        # and gets the same 409, without spoiling the caller's transaction.
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict("an account with this email already exists", code="email_taken") from None
     return user
 
 
@@ -217,7 +223,7 @@ def disable_mfa(session: Session, user_id: int, *, code: str | None, password: s
     login.refuse_if_locked(session, user.email, client, user_id=user.id, now=now,
                            include_client=False)
     if code:
-        ok = mfa.accept_totp(user, code) or mfa.use_recovery_code(session, user, code)
+        ok = mfa.accept_totp(session, user, code) or mfa.use_recovery_code(session, user, code)
     else:
         ok = verify_password(user.password_hash, password)
     if not ok:

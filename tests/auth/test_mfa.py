@@ -144,4 +144,4 @@ def test_secret_sealing_survives_only_the_right_key(monkeypatch):
     assert mfa.open_secret(sealed) is None
     # A secret that cannot be opened refuses every code instead of failing the request.
     user = User(mfa_secret=sealed)
-    assert mfa.accept_totp(user, totp_code(secret)) is False
+    assert mfa.accept_totp(None, user, totp_code(secret)) is False
