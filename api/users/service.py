@@ -1,4 +1,5 @@
-"""User administration service functions (the API and the CLI call these)."""
+"""User administration service functions (the API and `ehb users` call these; the actor is
+the admin's user id, None from the command line)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def _refuse_last_admin(session: Session, user: User, what: str) -> None:
         raise Conflict(f"cannot {what} the last active admin", code="last_admin")
 
 
-def set_roles(session: Session, actor_id: int, user_id: int, roles: list[str]) -> User:
+def set_roles(session: Session, actor_id: int | None, user_id: int, roles: list[str]) -> User:
     roles = validate_roles(roles)
     user = get_user(session, user_id, for_update=True)
     if Role.admin.value not in roles:
@@ -68,7 +69,7 @@ def set_roles(session: Session, actor_id: int, user_id: int, roles: list[str]) -
     return user
 
 
-def disable_user(session: Session, actor_id: int, user_id: int) -> User:
+def disable_user(session: Session, actor_id: int | None, user_id: int) -> User:
     """Disable the account and end all its sessions (access tokens stop at once too)."""
     if actor_id == user_id:
         raise Conflict("you cannot disable your own account", code="self_disable")
@@ -82,7 +83,7 @@ def disable_user(session: Session, actor_id: int, user_id: int) -> User:
     return user
 
 
-def enable_user(session: Session, actor_id: int, user_id: int) -> User:
+def enable_user(session: Session, actor_id: int | None, user_id: int) -> User:
     user = get_user(session, user_id, for_update=True)
     if not user.is_active:
         user.is_active = True
