@@ -27,18 +27,21 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from None
 
-    @users.command("prune-throttles")
-    def prune_throttles() -> None:
-        """Delete stale login-failure counters (unlocked, past the failure window)."""
+    @users.command("prune")
+    def prune() -> None:
+        """Delete stale login-failure counters and long-expired refresh and email tokens."""
         from datetime import UTC, datetime
 
+        from api.auth import email_tokens, sessions, throttle
         from api.auth.settings import get_auth_settings
-        from api.auth.throttle import prune
         from api.db import session_scope
 
+        now = datetime.now(UTC)
         with session_scope() as session:
-            removed = prune(session, datetime.now(UTC), get_auth_settings())
-        typer.echo(f"removed {removed} stale login throttle rows")
+            counts = (throttle.prune(session, now, get_auth_settings()),
+                      sessions.prune_expired(session, now), email_tokens.prune_expired(session, now))
+        typer.echo("removed {} login throttle rows, {} refresh tokens, {} email tokens"
+                   .format(*counts))
 
     def _admin(action) -> None:
         """Run a user-admin service call on the user with this email; refusals exit 1."""

@@ -47,3 +47,11 @@ def consume(session: Session, token: str, purpose: str, now: datetime | None = N
         raise AppError(f"{what} token is invalid or was already used", code="invalid_token")
     row.used_at = now
     return user
+
+
+def prune_expired(session: Session, now: datetime, grace: timedelta = timedelta(days=7)) -> int:
+    """Delete email tokens expired for longer than `grace`. Not committed."""
+    from sqlalchemy import delete
+
+    return session.execute(delete(EmailToken)
+                           .where(EmailToken.expires_at < now - grace)).rowcount

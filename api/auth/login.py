@@ -121,7 +121,7 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
                               details={"remaining": mfa.remaining_recovery_codes(session, user.id)})
         if not ok:
             session.rollback()
-            _fail(session, email=email, user_id=user.id, client=client, reason="bad_mfa_code",
+            _fail(session, email=email, user_id=user_id, client=client, reason="bad_mfa_code",
                   error=Unauthorized("the two-factor code is not valid or was already used",
                                      code="invalid_mfa_code"), now=now)
     throttle.reset(session, throttle.account_key(email))

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api.auth import events
 from api.auth.models import RecoveryCode, User
 from api.auth.settings import get_auth_settings
-from api.core.errors import Conflict, Unauthorized
+from api.core.errors import AppError, Conflict
 
 log = logging.getLogger("ehb.auth")
 _SEALED = "fernet:"
@@ -126,8 +126,9 @@ def confirm(session: Session, user: User, code: str, client_ip: str | None = Non
     if not user.mfa_secret:
         raise Conflict("start with POST /auth/mfa/setup", code="mfa_not_set_up")
     if not accept_totp(session, user, code):
-        raise Unauthorized("the code is not valid; check the authenticator app's time",
-                           code="invalid_mfa_code")
+        # 400, not 401: the caller is signed in; only the code is wrong.
+        raise AppError("the code is not valid; check the authenticator app's time",
+                       code="invalid_mfa_code")
     user.mfa_enabled_at = datetime.now(UTC)
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(get_auth_settings().recovery_code_count)]

@@ -137,3 +137,12 @@ def active_sessions(session: Session, user_id: int,
 def family_is_live(session: Session, family_id: str) -> bool:
     return bool(session.scalar(select(func.count()).select_from(RefreshToken).where(
         RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))))
+
+
+def prune_expired(session: Session, now: datetime, grace: timedelta = timedelta(days=7)) -> int:
+    """Delete refresh tokens expired for longer than `grace` (refused anyway; presenting one
+    later is answered as unknown). Not committed."""
+    from sqlalchemy import delete
+
+    return session.execute(delete(RefreshToken)
+                           .where(RefreshToken.expires_at < now - grace)).rowcount

@@ -43,15 +43,27 @@ def test_create_admin_set_roles_disable_enable(database_url, db):
     assert r.exit_code == 1 and "no user" in r.output
 
 
-def test_prune_throttles(database_url, db):
+def test_prune(database_url, db, make_user):
     from datetime import UTC, datetime, timedelta
 
-    from api.auth.models import LoginThrottle
+    from api.auth.models import EmailToken, LoginThrottle, RefreshToken
 
+    user, _ = make_user()
+    now = datetime.now(UTC)
     key = f"client:prune-{uuid.uuid4().hex[:8]}"
-    db.add(LoginThrottle(key=key, failures=2, last_failure_at=datetime.now(UTC) - timedelta(days=1)))
+    db.add(LoginThrottle(key=key, failures=2, last_failure_at=now - timedelta(days=1)))
+    old = RefreshToken(user_id=user.id, family_id="f" * 32, token_hash=uuid.uuid4().hex * 2,
+                       expires_at=now - timedelta(days=8))
+    live = RefreshToken(user_id=user.id, family_id="f" * 32, token_hash=uuid.uuid4().hex * 2,
+                        expires_at=now + timedelta(days=1))
+    old_mail = EmailToken(user_id=user.id, purpose="verify_email", token_hash=uuid.uuid4().hex * 2,
+                          expires_at=now - timedelta(days=8))
+    db.add_all([old, live, old_mail])
     db.commit()
-    r = _run("prune-throttles")
-    assert r.exit_code == 0 and "removed" in r.output
+    ids = (old.id, live.id, old_mail.id)
+    r = _run("prune")
+    assert r.exit_code == 0 and "removed" in r.output, r.output
     db.expire_all()
     assert db.get(LoginThrottle, key) is None
+    assert db.get(RefreshToken, ids[0]) is None and db.get(RefreshToken, ids[1]) is not None
+    assert db.get(EmailToken, ids[2]) is None
