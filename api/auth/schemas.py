@@ -27,6 +27,10 @@ class UserOut(BaseModel):
                    mfa_enabled=user.mfa_enabled_at is not None, created_at=user.created_at)
 
 
+# Text that is stored must not hold control characters (PostgreSQL refuses NUL outright).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
 class _Request(BaseModel):
     # Unknown fields are refused: a typo such as "totp" instead of "totp_code" must not be
     # silently ignored on a security endpoint.
@@ -36,7 +40,7 @@ class _Request(BaseModel):
 class RegisterIn(_Request):
     email: EmailStr
     password: str = Field(max_length=1024)
-    display_name: str = Field(default="", max_length=120)
+    display_name: str = Field(default="", max_length=120, pattern=PLAIN_TEXT)
 
 
 class TokenIn(_Request):

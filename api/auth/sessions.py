@@ -34,9 +34,9 @@ def _new_token(session: Session, user_id: int, family_id: str, *, user_agent: st
                client_ip: str | None, now: datetime) -> IssuedRefresh:
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(days=get_settings().refresh_token_ttl_days)
+    user_agent = (user_agent or "").replace("\x00", "")[:256] or None
     session.add(RefreshToken(user_id=user_id, family_id=family_id, token_hash=hash_token(token),
-                             expires_at=expires, user_agent=(user_agent or "")[:256] or None,
-                             client_ip=client_ip))
+                             expires_at=expires, user_agent=user_agent, client_ip=client_ip))
     return IssuedRefresh(token, family_id, expires)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth.dependencies import Principal, require
-from api.auth.schemas import UserOut
+from api.auth.schemas import PLAIN_TEXT, UserOut
 from api.deps import SessionDep
 from api.users import service
 from api.users.permissions import USERS_ADMIN
@@ -27,7 +27,8 @@ def health_check(session) -> dict:
 @router.get("", response_model=UserPage, summary="List and search users")
 def list_users(
     principal: Admin, session: SessionDep,
-    email: Annotated[str | None, Query(max_length=320, description="email substring")] = None,
+    email: Annotated[str | None, Query(max_length=320, pattern=PLAIN_TEXT,
+                                       description="email substring")] = None,
     role: Annotated[str | None, Query(max_length=32)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import time
+import typing
+import uuid
 
 import jwt
 import pytest
@@ -176,3 +178,80 @@ def test_token_of_a_deleted_user_is_401(client, make_user, db):
     db.commit()
     r = client.get("/api/v1/auth/me", headers=headers)
     assert r.status_code == 401 and r.json()["error"]["code"] == "account_disabled"
+
+
+def test_control_characters_in_stored_text_are_422_not_500(client, db, make_user, auth_headers):
+    before = _counts(db)
+    r = client.post("/api/v1/auth/register", json={"email": "nul@example.com",
+                                                  "password": "a perfectly fine passphrase",
+                                                  "display_name": "x\x00y"})
+    assert r.status_code == 422 and "display_name" in r.json()["error"]["message"]
+    assert _counts(db) == before
+    admin, _ = make_user(roles=["admin"])
+    r = client.get("/api/v1/users", params={"email": "a\x00b"}, headers=auth_headers(admin))
+    assert r.status_code == 422 and "email" in r.json()["error"]["message"]
+    # Secrets are only hashed, never stored: a NUL in a password is just a wrong password.
+    r = client.post("/api/v1/auth/login", json={"email": "nul@example.com", "password": "a\x00b" * 4})
+    assert r.status_code == 401
+
+
+JUNK = ["\x00", "a\x00b", "x" * 5000, 2**70, None, [], {"$ne": None}]
+
+
+def _baseline(field: str):
+    """A plausible valid value, so one junk field at a time reaches the service code."""
+    if "email" in field:
+        return f"sweep-{uuid.uuid4().hex[:8]}@example.com"
+    if "password" in field:
+        return "a perfectly fine passphrase"
+    if field == "roles":
+        return ["customer"]
+    if field.startswith("sign_out"):
+        return False
+    if "code" in field:
+        return "123456"
+    return "sweep"
+
+
+def _body_fields(route) -> list[str]:
+    fields = []
+    for param in route.dependant.body_params:
+        annotation = param.field_info.annotation
+        for candidate in typing.get_args(annotation) or (annotation,):
+            if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
+                fields.extend(candidate.model_fields)
+    return fields
+
+
+def test_no_auth_or_users_route_answers_500_to_junk(app, client, make_user, auth_headers):
+    """Every route under these prefixes, as an admin, with each junk value in one body field
+    or query parameter at a time (the others plausible): a 4xx or a success, never a 500."""
+    from api.core.routes import route_table
+
+    admin, _ = make_user(roles=["admin"])
+    headers = auth_headers(admin)
+    swept = 0
+    for info in route_table(app):
+        if not info.is_api or not info.path.startswith(("/api/v1/auth", "/api/v1/users")):
+            continue
+        path = info.path.replace("{user_id}", "999999999")
+        fields = _body_fields(info.route)
+        queries = [p.name for p in info.route.dependant.query_params]
+        for method in info.methods - {"HEAD"}:
+            for target in fields + queries:
+                for junk in JUNK:
+                    kwargs: dict = {"headers": headers}
+                    if fields:
+                        kwargs["json"] = {f: junk if f == target else _baseline(f) for f in fields}
+                    if target in queries:
+                        kwargs["params"] = {target: junk if isinstance(junk, str)
+                                            else json.dumps(junk)}
+                    r = client.request(method, path, **kwargs)
+                    assert r.status_code < 500, f"{method} {info.path} {target}={junk!r}: {r.text}"
+                    swept += 1
+            if fields:  # and bodies that are not an object at all
+                for raw in (b"[]", b"null", b'"text"', b"1e999", b'{"a": ' * 50):
+                    r = client.request(method, path, content=raw, headers={
+                        **headers, "content-type": "application/json"})
+                    assert r.status_code < 500, f"{method} {info.path} with {raw!r}: {r.text}"
+    assert swept > 100
