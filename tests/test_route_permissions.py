@@ -31,7 +31,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/auth/password/reset"),
 })
 # Non-API (plain Starlette) routes allowed in the app: FastAPI's own docs.
-PUBLIC_NON_API_PATHS: frozenset[str] = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC_NON_API_PATHS: frozenset[str] = frozenset({"/openapi.json", "/docs",
+                                                   "/docs/oauth2-redirect"})
 
 _PLACEHOLDERS = {int: "1", str: "x", uuid.UUID: str(uuid.UUID(int=1)), float: "1.0",
                  bool: "true", date: "2026-01-01", datetime: "2026-01-01T00:00:00Z"}

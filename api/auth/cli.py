@@ -39,7 +39,8 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
         now = datetime.now(UTC)
         with session_scope() as session:
             counts = (throttle.prune(session, now, get_auth_settings()),
-                      sessions.prune_expired(session, now), email_tokens.prune_expired(session, now))
+                      sessions.prune_expired(session, now),
+                      email_tokens.prune_expired(session, now))
         typer.echo("removed {} login throttle rows, {} refresh tokens, {} email tokens"
                    .format(*counts))
 

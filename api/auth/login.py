@@ -136,7 +136,8 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
     return _pair(user.id, issued)
 
 
-def refresh(session: Session, refresh_token: str, *, client: ClientInfo = ClientInfo()) -> TokenPair:
+def refresh(session: Session, refresh_token: str, *,
+            client: ClientInfo = ClientInfo()) -> TokenPair:
     user, issued = sessions.rotate(session, refresh_token, user_agent=client.user_agent,
                                    client_ip=client.ip)
     return _pair(user.id, issued)
@@ -148,7 +149,8 @@ def logout(session: Session, user_id: int, *, refresh_token: str | None,
     if refresh_token:
         row = sessions.find_family(session, refresh_token)
         if row is None or row.user_id != user_id:
-            raise AppError("refresh token is not one of your sessions", code="invalid_refresh_token")
+            raise AppError("refresh token is not one of your sessions",
+                           code="invalid_refresh_token")
         family = row.family_id
     elif session_family:
         family = session_family

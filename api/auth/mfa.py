@@ -115,7 +115,8 @@ def begin_setup(session: Session, user: User, client_ip: str | None = None) -> t
     user.mfa_last_timestep = None
     events.record(session, events.MFA_SETUP_STARTED, user_id=user.id, client_ip=client_ip)
     session.commit()
-    uri = _totp(secret).provisioning_uri(name=user.email, issuer_name=get_auth_settings().totp_issuer)
+    uri = _totp(secret).provisioning_uri(name=user.email,
+                                         issuer_name=get_auth_settings().totp_issuer)
     return secret, uri
 
 

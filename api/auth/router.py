@@ -12,9 +12,23 @@ from api.auth import mfa, service, sessions
 from api.auth.dependencies import CurrentUser
 from api.auth.models import User
 from api.auth.schemas import (
-    EmailIn, EndedOut, LoginIn, LogoutIn, MessageOut, MfaCodeIn, MfaDisableIn, MfaSetupOut,
-    PasswordChangeIn, PasswordResetIn, RecoveryCodesOut, RefreshIn, RegisterIn, SessionOut,
-    TokenIn, TokenPairOut, UserOut,
+    EmailIn,
+    EndedOut,
+    LoginIn,
+    LogoutIn,
+    MessageOut,
+    MfaCodeIn,
+    MfaDisableIn,
+    MfaSetupOut,
+    PasswordChangeIn,
+    PasswordResetIn,
+    RecoveryCodesOut,
+    RefreshIn,
+    RegisterIn,
+    SessionOut,
+    TokenIn,
+    TokenPairOut,
+    UserOut,
 )
 from api.deps import SessionDep
 

@@ -76,7 +76,8 @@ def rotate(session: Session, presented: str, *, user_agent: str | None, client_i
     """Exchange a refresh token for a new one of the same family; commits either the rotation
     or, on reuse of a rotated token, the family's revocation and its security event."""
     now = now or datetime.now(UTC)
-    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_token(presented))
+    row = session.scalar(select(RefreshToken)
+                         .where(RefreshToken.token_hash == hash_token(presented))
                          .with_for_update())
     if row is None:
         raise Unauthorized("refresh token is not valid", code="invalid_refresh_token")
@@ -84,8 +85,9 @@ def rotate(session: Session, presented: str, *, user_agent: str | None, client_i
         raise Unauthorized("refresh token was revoked; sign in again", code="refresh_token_revoked")
     if row.rotated_at is not None:
         revoke_family(session, row.family_id, "reuse_detected", now)
-        events.record(session, events.REFRESH_TOKEN_REUSE, user_id=row.user_id, client_ip=client_ip,
-                      details={"family_id": row.family_id, "rotated_at": row.rotated_at.isoformat()})
+        events.record(session, events.REFRESH_TOKEN_REUSE, user_id=row.user_id,
+                      client_ip=client_ip, details={"family_id": row.family_id,
+                                                    "rotated_at": row.rotated_at.isoformat()})
         session.commit()
         raise Unauthorized("refresh token was already used; all sessions of this login were "
                            "ended, sign in again", code="refresh_token_reused")

@@ -52,7 +52,8 @@ def _other_active_admins(session: Session, user_id: int) -> int:
 
 
 def _refuse_last_admin(session: Session, user: User, what: str) -> None:
-    if Role.admin.value in user.roles and user.is_active and not _other_active_admins(session, user.id):
+    is_active_admin = Role.admin.value in user.roles and user.is_active
+    if is_active_admin and not _other_active_admins(session, user.id):
         raise Conflict(f"cannot {what} the last active admin", code="last_admin")
 
 

@@ -4,7 +4,9 @@ throttle of one test never locks another test out."""
 from __future__ import annotations
 
 import itertools
+
 import pytest
+
 from tests.auth.helpers import login
 
 _ips = itertools.count(1)

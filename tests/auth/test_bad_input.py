@@ -191,7 +191,8 @@ def test_control_characters_in_stored_text_are_422_not_500(client, db, make_user
     r = client.get("/api/v1/users", params={"email": "a\x00b"}, headers=auth_headers(admin))
     assert r.status_code == 422 and "email" in r.json()["error"]["message"]
     # Secrets are only hashed, never stored: a NUL in a password is just a wrong password.
-    r = client.post("/api/v1/auth/login", json={"email": "nul@example.com", "password": "a\x00b" * 4})
+    r = client.post("/api/v1/auth/login",
+                    json={"email": "nul@example.com", "password": "a\x00b" * 4})
     assert r.status_code == 401
 
 

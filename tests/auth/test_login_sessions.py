@@ -70,7 +70,8 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(client, signed_in, d
     assert r.status_code == 401 and r.json()["error"]["code"] == "refresh_token_revoked"
     r = client.get("/api/v1/auth/me", headers=bearer(third["access_token"]))
     assert r.status_code == 401 and r.json()["error"]["code"] == "session_revoked"
-    rows = list(db.scalars(select(RefreshToken).where(RefreshToken.family_id == first["session_id"])))
+    rows = list(db.scalars(select(RefreshToken)
+                           .where(RefreshToken.family_id == first["session_id"])))
     assert len(rows) == 3 and all(row.revoked_reason == "reuse_detected" for row in rows)
     reuse = security_events(db, "refresh_token_reuse", user_id=user.id)
     assert len(reuse) == 1 and reuse[0].details["family_id"] == first["session_id"]

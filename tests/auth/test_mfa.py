@@ -36,7 +36,8 @@ def test_setup_returns_uri_but_login_needs_no_code_until_confirmed(client, signe
     assert stored.mfa_enabled_at is None
     assert login(client, user.email, password).status_code == 200
     r = client.post("/api/v1/auth/mfa/confirm", headers=bearer(tokens["access_token"]),
-                    json={"code": "000000" if totp_code(r.json()["secret"]) != "000000" else "111111"})
+                    json={"code": "000000" if totp_code(r.json()["secret"]) != "000000"
+                          else "111111"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_mfa_code"
     db.expire_all()
     assert db.get(User, user.id).mfa_enabled_at is None

@@ -153,5 +153,6 @@ def test_prune_removes_only_stale_unlocked_counters(db):
     db.commit()
     assert prune(db, now, AuthSettings(failure_window_seconds=3600)) >= 1
     db.commit()
-    left = set(db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.like(f"client:{tag}-%"))))
+    left = set(db.scalars(select(LoginThrottle.key)
+                          .where(LoginThrottle.key.like(f"client:{tag}-%"))))
     assert left == {f"client:{tag}-recent", f"client:{tag}-locked"}

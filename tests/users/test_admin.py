@@ -124,4 +124,5 @@ def test_non_admin_roles_are_refused(client, make_user, auth_headers):
     for role in ["analyst", "support", "seller", "affiliate", "franchisee", "customer"]:
         user, _ = make_user(roles=[role])
         r = client.post(f"/api/v1/users/{target.id}/disable", headers=auth_headers(user))
-        assert r.status_code == 403 and r.json()["error"]["details"] == {"permission": "users:admin"}
+        assert r.status_code == 403
+        assert r.json()["error"]["details"] == {"permission": "users:admin"}

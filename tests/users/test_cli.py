@@ -25,7 +25,8 @@ def test_create_admin_set_roles_disable_enable(database_url, db):
     assert r.exit_code == 0, r.output
     user = get_user_by_email(db, email)
     assert user.roles == ["admin"] and user.email_verified_at is not None
-    r = _run("create-admin", "--email", email, env={"EHB_ADMIN_PASSWORD": "a perfectly fine passphrase"})
+    r = _run("create-admin", "--email", email,
+             env={"EHB_ADMIN_PASSWORD": "a perfectly fine passphrase"})
     assert r.exit_code == 1 and "already exists" in r.output
 
     r = _run("set-roles", email, "analyst", "admin")
