@@ -34,7 +34,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
 PUBLIC_NON_API_PATHS: frozenset[str] = frozenset({"/openapi.json", "/docs",
                                                    "/docs/oauth2-redirect"})
 
-_PLACEHOLDERS = {int: "1", str: "x", uuid.UUID: str(uuid.UUID(int=1)), float: "1.0",
+# Ids that match no row: roles that hold a permission call the route for real, and must not
+# change other tests' data (e.g. POST /users/{id}/disable).
+_PLACEHOLDERS = {int: "999999999", str: "x", uuid.UUID: str(uuid.UUID(int=1)), float: "1.0",
                  bool: "true", date: "2026-01-01", datetime: "2026-01-01T00:00:00Z"}
 
 
@@ -173,7 +175,7 @@ def test_the_walk_catches_a_route_without_permission():
     assert any("/api/v1/toy/double: more than one permission" in p for p in problems)
 
 
-@pytest.mark.parametrize("annotation, expected", [(int, "1"), (str, "x"),
+@pytest.mark.parametrize("annotation, expected", [(int, "999999999"), (str, "x"),
                                                   (uuid.UUID, str(uuid.UUID(int=1)))])
 def test_placeholders_fit_the_parameter_type(annotation, expected):
     assert _placeholder(annotation) == expected

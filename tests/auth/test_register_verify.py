@@ -105,3 +105,18 @@ def test_register_refuses_duplicate_weak_and_bad_input_without_writing(client, d
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(User)) == users_before
     assert db.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+
+
+def test_resend_sends_nothing_to_verified_or_disabled_accounts(client, db, make_user):
+    from sqlalchemy import update as sql_update
+
+    from api.auth.models import User
+
+    verified, _ = make_user()
+    disabled, _ = make_user(verified=False)
+    db.execute(sql_update(User).where(User.id == disabled.id).values(is_active=False))
+    db.commit()
+    for user in (verified, disabled):
+        r = client.post("/api/v1/auth/verify-email/resend", json={"email": user.email})
+        assert r.status_code == 202
+        assert outbox(db, user.email, "auth.verify_email") is None
