@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import events, mfa, sessions, throttle
@@ -87,6 +88,11 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
           now: datetime | None = None) -> TokenPair:
     now = now or datetime.now(UTC)
     email = normalize_email(email)
+    # Attempts on one account run one at a time (a transaction-scoped advisory lock), so a
+    # burst of parallel guesses cannot all pass the lockout check before the first failure
+    # is counted.
+    account = throttle.account_key(email)
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(account))))
     user = get_user_by_email(session, email)
     user_id = user.id if user else None
     refuse_if_locked(session, email, client, user_id=user_id, now=now)
@@ -119,8 +125,7 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
                 events.record(session, events.MFA_RECOVERY_CODE_USED, user_id=user.id,
                               client_ip=client.ip,
                               details={"remaining": mfa.remaining_recovery_codes(session, user.id)})
-        if not ok:
-            session.rollback()
+        if not ok:  # a refused code wrote nothing: the failure joins this transaction
             _fail(session, email=email, user_id=user_id, client=client, reason="bad_mfa_code",
                   error=Unauthorized("the two-factor code is not valid or was already used",
                                      code="invalid_mfa_code"), now=now)

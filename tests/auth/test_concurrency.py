@@ -93,3 +93,35 @@ def test_one_email_token_consumed_twice_at_once_passes_once(make_user, database_
         t.join(10)
         second.rollback()
     assert isinstance(result.get("error"), AppError) and result["error"].code == "invalid_token"
+
+
+def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(make_user, database_url):
+    """Four failures recorded; two more guesses arrive together. Serialized per account, the
+    first locks the account and the second is refused without checking its password."""
+    from api.auth import login
+    from api.auth.models import LoginThrottle
+    from api.core.errors import AppError
+    from api.db import new_session
+
+    user, _ = make_user()
+    for _ in range(4):
+        with new_session() as s, pytest.raises(AppError):
+            login.login(s, user.email, "wrong password!", client=login.ClientInfo(ip="10.99.0.1"))
+    outcomes = []
+
+    def attempt():
+        with new_session() as s:
+            try:
+                login.login(s, user.email, "wrong password!",
+                            client=login.ClientInfo(ip="10.99.0.2"))
+            except AppError as exc:
+                outcomes.append((exc.status_code, exc.code))
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(outcomes) == [(429, "login_locked"), (429, "login_locked")]
+    with new_session() as s:
+        assert s.get(LoginThrottle, f"account:{user.email}").failures == 5
