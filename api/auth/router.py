@@ -5,7 +5,9 @@ forgot and reset. Every other route depends on CurrentUser."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 
 from api.auth import login as login_service
 from api.auth import mfa, service, sessions
@@ -112,6 +114,15 @@ def list_sessions(principal: CurrentUser, session: SessionDep) -> list[SessionOu
 def revoke_others(principal: CurrentUser, request: Request, session: SessionDep) -> EndedOut:
     return EndedOut(sessions_ended=service.revoke_other_sessions(
         session, principal.user_id, principal.session_family, client_ip=_ip(request)))
+
+
+@router.post("/sessions/{session_id}/revoke", response_model=EndedOut,
+             summary="End one of my sessions by its id")
+def revoke_session(session_id: Annotated[str, Path(min_length=32, max_length=32,
+                                                   pattern="^[0-9a-f]{32}$")],
+                   principal: CurrentUser, request: Request, session: SessionDep) -> EndedOut:
+    service.revoke_session(session, principal.user_id, session_id, client_ip=_ip(request))
+    return EndedOut(sessions_ended=1)
 
 
 @router.post("/password/change", response_model=EndedOut, summary="Change my password")

@@ -255,3 +255,18 @@ def revoke_other_sessions(session: Session, user_id: int, keep_session: str | No
                   details={"ended": ended, "kept": keep_session})
     session.commit()
     return ended
+
+
+def revoke_session(session: Session, user_id: int, family_id: str, *,
+                   client_ip: str | None = None) -> None:
+    """End one of the user's own sessions (e.g. a lost phone) by its session id."""
+    from api.auth import events, sessions
+    from api.core.errors import NotFound
+
+    live = {s.family_id for s in sessions.active_sessions(session, user_id)}
+    if family_id not in live:
+        raise NotFound("no active session with this id", code="session_not_found")
+    sessions.revoke_family(session, family_id, "signed_out_by_user")
+    events.record(session, events.SESSIONS_REVOKED, user_id=user_id, client_ip=client_ip,
+                  details={"ended": 1, "session_id": family_id})
+    session.commit()

@@ -203,3 +203,25 @@ def test_openapi_lists_the_auth_and_admin_endpoints(client):
                  "/api/v1/auth/password/reset", "/api/v1/users", "/api/v1/users/{user_id}/roles",
                  "/api/v1/users/{user_id}/disable", "/api/v1/users/{user_id}/enable"]:
         assert path in paths, path
+
+
+def test_revoke_one_session_by_id(client, new_client, make_user):
+    user, password = make_user()
+    here = login(client, user.email, password).json()
+    lost_phone = login(new_client(), user.email, password).json()
+    other, other_password = make_user()
+    theirs = login(client, other.email, other_password).json()
+    headers = bearer(here["access_token"])
+    r = client.post(f"/api/v1/auth/sessions/{lost_phone['session_id']}/revoke", headers=headers)
+    assert r.status_code == 200 and r.json() == {"sessions_ended": 1}
+    assert client.get("/api/v1/auth/me",
+                      headers=bearer(lost_phone["access_token"])).status_code == 401
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    # Again, someone else's, or a malformed id: refused.
+    r = client.post(f"/api/v1/auth/sessions/{lost_phone['session_id']}/revoke", headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "session_not_found"
+    r = client.post(f"/api/v1/auth/sessions/{theirs['session_id']}/revoke", headers=headers)
+    assert r.status_code == 404
+    assert client.get("/api/v1/auth/me", headers=bearer(theirs["access_token"])).status_code == 200
+    r = client.post("/api/v1/auth/sessions/not-an-id/revoke", headers=headers)
+    assert r.status_code == 422
