@@ -44,6 +44,7 @@ from pipelines.bench import BENCH_TABLE
 from pipelines.ingest import ingest_table
 con = duckdb.connect(sys.argv[1])
 con.execute("SET preserve_insertion_order = false")
+con.execute("SET memory_limit = '512MB'")
 con.execute("SELECT 1").fetchall()
 import pyarrow, adbc_driver_postgresql.dbapi  # process warm-up (imports) outside the timing
 from pipelines.ingest import pg_connect

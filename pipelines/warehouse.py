@@ -44,6 +44,7 @@ class Warehouse(dg.ConfigurableResource):
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")  # faster, leaner bulk inserts
+            con.execute("SET memory_limit = '512MB'")  # bounded whatever the table size
             yield con
         finally:
             con.close()
