@@ -9,7 +9,7 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
     @root.command("simulate")
     def simulate(
         days: int = typer.Option(90, min=1, help="days of history ending today"),
-        users: int = typer.Option(600, min=1, help="users signing up over the period"),
+        users: int = typer.Option(300, min=1, help="users signing up over the period"),
         seed: int = typer.Option(5, help="same seed, same data (on an empty database)"),
     ) -> None:
         """Simulate months of platform activity through the same services as the API."""

@@ -27,7 +27,7 @@ class AuthActivity:
             if not user["verified"]:
                 continue
             age = index - user["signup_day"]
-            p = min(0.9, 0.35 * user["engagement"] * weekday / (1 + age / 14))
+            p = min(0.9, 0.2 * user["engagement"] * weekday / (1 + age / 10))
             if age == 0:
                 p = 0.8  # first login right after signing up
             if rng.random() >= p:
@@ -35,16 +35,19 @@ class AuthActivity:
             ip = f"10.{user['id'] % 250}.{(user['id'] // 250) % 250}.{rng.randint(1, 250)}"
             typo = rng.random() < 0.04  # honest users mistype sometimes
             self._attempt(ctx, login, ClientInfo(ip=ip, user_agent="sim-browser"), day,
-                          user["email"], user["password"] + ("x" if typo else ""))
-        if ctx.users and rng.random() < 0.25:  # a credential-stuffing burst some days
+                          ctx.daytime(), user["email"], user["password"] + ("x" if typo else ""))
+        if ctx.users and rng.random() < 0.25:  # a guessing burst: one victim or many accounts
             ip = rng.choice(BAD_ACTOR_IPS)
-            for _ in range(rng.randint(5, 25)):
-                target = rng.choice(ctx.users)["email"]
+            victim = rng.choice(ctx.users)["email"] if rng.random() < 0.5 else None
+            start = ctx.daytime()
+            for k in range(rng.randint(8, 30)):
+                target = victim or rng.choice(ctx.users)["email"]
                 self._attempt(ctx, login, ClientInfo(ip=ip, user_agent="curl/8"), day,
-                              target, f"guess-{rng.getrandbits(24):06x}")
+                              min(86_399.0, start + 3 * k), target,
+                              f"guess-{rng.getrandbits(24):06x}")
 
-    def _attempt(self, ctx, login, client, day, email, password) -> None:
-        now = ctx.at(day, ctx.daytime())
+    def _attempt(self, ctx, login, client, day, seconds, email, password) -> None:
+        now = ctx.at(day, seconds)
         with ctx.session() as session:
             try:
                 login(session, email, password, client=client, now=now)

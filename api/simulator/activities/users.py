@@ -36,6 +36,8 @@ class UsersActivity:
             email = f"{first}.{last}.{ctx.seed}.{i}@{rng.choice(DOMAINS)}"
             password = f"sim-{ctx.seed}-{i}-{rng.getrandbits(32):08x}"
             roles = rng.choices([r for r, _ in ROLES], weights=[w for _, w in ROLES])[0]
+            if i % 60 == 1:  # enough support agents for the ticket flow at any size
+                roles = ["support"]
             verified = rng.random() < 0.86
             ctx.at(day, ctx.daytime())
             with ctx.session() as session:
@@ -50,6 +52,7 @@ class UsersActivity:
                         subject="Welcome to EHB-5", body="Welcome!", user_id=user.id)
                 session.commit()
                 ctx.users.append({"id": user.id, "email": email, "password": password,
+                                  "roles": frozenset(roles),
                                   "signup_day": index, "verified": verified,
                                   # engagement: how often this user comes back (heavy tail)
                                   "engagement": rng.paretovariate(2.5) - 0.9})
