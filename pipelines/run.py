@@ -82,3 +82,26 @@ def serve_dagster_ui(host: str = "127.0.0.1", port: int | None = None) -> None:
     exe = Path(sys.executable).parent / "dagster-webserver"
     subprocess.run([str(exe), "-w", str(root / "workspace.yaml"), "-h", host,
                     "-p", str(port or settings.dagster_port)], cwd=root, check=False)
+
+
+def bootstrap_demo(*, days: int = 90, users: int = 300, seed: int = 5,
+                   echo: Callable[[str], None] = print) -> bool:
+    """For `ehb up`: when the operational database has no users, simulate demo data through
+    the services; then materialize everything and publish the snapshot. Returns run success."""
+    from sqlalchemy import func, select
+
+    from api.auth.models import User
+    from api.db import new_session
+
+    with new_session() as session:
+        empty = not session.scalar(select(func.count()).select_from(User))
+    if empty:
+        from api.simulator.engine import run
+
+        echo(f"empty database: simulating {days} days of activity ({users} users, seed {seed})")
+        ctx = run(days=days, users=users, seed=seed, session_factory=new_session)
+        echo("simulated: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.counts.items())))
+    echo("materializing the warehouse (ingest, validate, dbt build, publish) ...")
+    result = run_pipeline(full=empty)
+    echo(f"warehouse {'published' if result.success else 'run FAILED (see the Dagster UI)'}")
+    return result.success
