@@ -48,8 +48,9 @@ class _StepProgress(logging.Handler):
 
 
 def run_pipeline(*, full: bool = False, instance=None,
-                 progress: Callable[[str, str], None] | None = None):
-    """Materialize every asset (ingest, validate, dbt build, publish) in this process."""
+                 progress: Callable[[str, str], None] | None = None, raw_tables=None):
+    """Materialize every asset (ingest, validate, dbt build, publish) in this process;
+    `raw_tables` limits ingestion to those tables (dbt still builds everything)."""
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -63,7 +64,13 @@ def run_pipeline(*, full: bool = False, instance=None,
         handler = _StepProgress(progress)
         logging.getLogger("dagster").addHandler(handler)
     try:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
+        selection = None
+        if raw_tables is not None:
+            selection = [k for k in defs.resolve_all_asset_keys()
+                         if k.path[0] in ("staging", "intermediate", "marts")
+                         or (k.path[0] == "raw" and k.path[1] in raw_tables)]
+        return job.execute_in_process(instance=instance, raise_on_error=False,
+                                      asset_selection=selection)
     finally:
         if handler:
             logging.getLogger("dagster").removeHandler(handler)
