@@ -1,0 +1,128 @@
+"""Dashboard fixtures: a snapshot with the contract's marts (built by SQL, a few hundred rows),
+the API app (with a stand-in login route only while the auth service's login is not on this
+branch), and the Dash app signed in through it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def snapshot_path(tmp_path_factory):
+    from dashboards.sample import build_sample_snapshot
+
+    return build_sample_snapshot(tmp_path_factory.mktemp("wh") / "snapshot.duckdb", users=300,
+                                 days=120, today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def warehouse(snapshot_path):
+    from dashboards.warehouse import Warehouse
+
+    return Warehouse(snapshot_path)
+
+
+def _add_login_stand_in(app) -> None:
+    """POST /api/v1/auth/login with the auth service's contract ({email, password} ->
+    {access_token, refresh_token, ...}); used only when the real route is absent."""
+    from fastapi import Body
+
+    from api.auth.passwords import verify_password
+    from api.auth.service import get_user_by_email
+    from api.auth.tokens import issue_access_token
+    from api.core.errors import Unauthorized
+    from api.core.routes import route_table
+    from api.db import new_session
+    from api.settings import get_settings
+
+    if any(getattr(r, "path", "") == "/api/v1/auth/login" for r in route_table(app)):
+        return
+
+    @app.post("/api/v1/auth/login")
+    def login(body: dict = Body(...)):
+        with new_session() as session:
+            user = get_user_by_email(session, body.get("email", ""))
+            if user is None or not verify_password(user.password_hash, body.get("password", "")):
+                raise Unauthorized("wrong email or password", code="invalid_credentials")
+            token = issue_access_token(get_settings(), user.id, None)
+            return {"access_token": token, "refresh_token": "stand-in", "token_type": "bearer"}
+
+
+@pytest.fixture(scope="session")
+def api_app(database_url):
+    from api.main import create_app
+
+    app = create_app()
+    _add_login_stand_in(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def api_factory(api_app):
+    from fastapi.testclient import TestClient
+
+    return lambda: TestClient(api_app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def dash_app(snapshot_path, warehouse, api_factory):
+    from dashboards.app import create_app
+    from dashboards.settings import DashSettings
+
+    settings = DashSettings(warehouse_dir=snapshot_path.parent, secret_key="k" * 40,
+                            refresh_ms=5000)
+    return create_app(settings, warehouse, api_factory)
+
+
+@pytest.fixture
+def signed_in(dash_app, make_user):
+    """signed_in(roles) -> (flask test client with a real sign-in, user)."""
+    def _sign_in(roles):
+        user, password = make_user(roles=roles)
+        client = dash_app.server.test_client()
+        resp = client.post("/login", data={"email": user.email, "password": password,
+                                           "next": "/"})
+        assert resp.status_code == 302, resp.data
+        return client, user
+    return _sign_in
+
+
+class Callbacks:
+    """Calls Dash callbacks over HTTP the way the browser does."""
+
+    def __init__(self, client):
+        self.client = client
+        self.deps = {d["output"]: d for d in client.get("/_dash-dependencies").json}
+
+    def find(self, output_fragment: str) -> dict:
+        matches = [d for key, d in self.deps.items() if output_fragment in key]
+        assert len(matches) == 1, (output_fragment, [d["output"] for d in matches])
+        return matches[0]
+
+    def call(self, output_fragment: str, inputs: dict, state: dict | None = None):
+        dep = self.find(output_fragment)
+        state = state or {}
+
+        def fill(items, values):
+            return [{"id": i["id"], "property": i["property"],
+                     "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+        outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]}
+                   for o in dep["output"].strip(".").split("...")]
+        body = {"output": dep["output"],
+                "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": fill(dep["inputs"], inputs), "state": fill(dep["state"], state),
+                "changedPropIds": [f"{k}" for k in inputs]}
+        resp = self.client.post("/_dash-update-component", data=json.dumps(body),
+                                content_type="application/json")
+        return resp
+
+    def values(self, output_fragment: str, inputs: dict, state: dict | None = None) -> dict:
+        resp = self.call(output_fragment, inputs, state)
+        assert resp.status_code == 200, resp.data[:500]
+        return resp.json["response"]
