@@ -79,11 +79,19 @@ def dash_app(snapshot_path, warehouse, api_factory):
     return create_app(settings, warehouse, api_factory)
 
 
+@pytest.fixture(scope="session")
+def _users_by_roles():
+    return {}
+
+
 @pytest.fixture
-def signed_in(dash_app, make_user):
-    """signed_in(roles) -> (flask test client with a real sign-in, user)."""
+def signed_in(dash_app, make_user, _users_by_roles):
+    """signed_in(roles) -> (flask test client with a real sign-in, user); one user per role set."""
     def _sign_in(roles):
-        user, password = make_user(roles=roles)
+        key = tuple(sorted(roles))
+        if key not in _users_by_roles:
+            _users_by_roles[key] = make_user(roles=roles)
+        user, password = _users_by_roles[key]
         client = dash_app.server.test_client()
         resp = client.post("/login", data={"email": user.email, "password": password,
                                            "next": "/"})

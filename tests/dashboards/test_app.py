@@ -1,0 +1,183 @@
+"""The Dash app over HTTP: sign-in through the API, the session cookie, pages by role, and the
+callbacks returning scoped data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboards.conftest import Callbacks
+
+SEARCH = "?start=2026-10-27&end=2026-11-25"
+
+
+def test_pages_redirect_to_sign_in_and_callbacks_refuse_without_session(dash_app):
+    client = dash_app.server.test_client()
+    resp = client.get("/security?start=2026-01-01")
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith("/login?next=/security")
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/login").status_code == 200
+
+
+def test_wrong_password_is_refused_and_sets_no_session(dash_app, make_user):
+    user, _ = make_user(roles=["analyst"])
+    client = dash_app.server.test_client()
+    resp = client.post("/login", data={"email": user.email, "password": "not the password"})
+    assert resp.status_code == 401
+    assert b"login-error" in resp.data
+    assert client.get("/").status_code == 302
+
+
+def test_sign_in_keeps_a_signed_cookie_and_redirects_locally_only(dash_app, make_user):
+    user, password = make_user(roles=["analyst"])
+    client = dash_app.server.test_client()
+    resp = client.post("/login", data={"email": user.email, "password": password,
+                                       "next": "https://evil.example/"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    cookie = client.get_cookie("ehb_dash")
+    assert cookie is not None and cookie.http_only
+    assert client.get("/security").status_code == 200
+    # a tampered cookie is not a session
+    other = dash_app.server.test_client()
+    other.set_cookie("ehb_dash", cookie.value[:-4] + "AAAA")
+    assert other.get("/").status_code == 302
+    assert client.get("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def _nav(client) -> set[str]:
+    layout = client.get("/_dash-layout").json
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if node.get("type") == "Link":
+                found.add(props["href"])
+            for v in props.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(layout)
+    return found
+
+
+def test_navigation_follows_roles(signed_in):
+    admin, _ = signed_in(["admin"])
+    assert {"/", "/users", "/security", "/data-quality", "/monitoring", "/admin/users",
+            "/settings"} <= _nav(admin)
+    seller, _ = signed_in(["seller"])
+    assert _nav(seller) == {"/", "/settings"}
+
+
+def test_overview_kpis_compare_with_previous_period(signed_in):
+    client, _ = signed_in(["analyst"])
+    cb = Callbacks(client)
+    out = cb.values("ov-kpis.children", {"ov-tick.n_intervals": 1, "url.search": SEARCH})
+    cards = out["ov-kpis"]["children"]
+    labels = [c["props"]["children"][0]["props"]["children"] for c in cards]
+    assert labels[0] == "New users" and "Lockouts" in labels
+    values = [c["props"]["children"][1]["props"]["children"] for c in cards]
+    assert values[0] != "n/a" and int(values[0].replace(",", "")) > 0
+    assert "vs previous" in cards[0]["props"]["children"][2]["props"]["children"]
+    fig = out["ov-signups"]["figure"]
+    assert len(fig["data"][0]["x"]) == 30  # one bar per day of the period
+
+
+def test_seller_sees_only_their_scope_on_the_overview(signed_in):
+    client, user = signed_in(["seller"])
+    cb = Callbacks(client)
+    out = cb.values("ov-kpis.children", {"ov-tick.n_intervals": 1, "url.search": SEARCH})
+    fig = out["ov-signups"]["figure"]
+    # daily sign-up totals are not tied to a seller: the seller gets none of them
+    assert fig["data"][0].get("x", []) == [] or len(fig["data"][0]["x"]) == 0
+
+
+def test_restricted_page_callbacks_refuse_other_roles(signed_in):
+    client, _ = signed_in(["seller"])
+    cb = Callbacks(client)
+    out = cb.values("sec-by-type.figure", {"url.search": SEARCH, "sec-type.data": None})
+    assert out["sec-selected"]["children"] == "this page is not open to your role"
+    grid = cb.values("sec-grid.getRowsResponse",
+                     {"sec-grid.getRowsRequest": {"startRow": 0, "endRow": 100}},
+                     {"url.search": SEARCH})
+    assert grid["sec-grid"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
+
+
+def test_clicking_a_type_filters_the_other_security_charts(signed_in):
+    client, _ = signed_in(["support"])
+    cb = Callbacks(client)
+    picked = cb.values("sec-type.data", {"sec-by-type.clickData": {
+        "points": [{"y": "account_locked", "x": 10}]}})
+    assert picked["sec-type"]["data"] == "account_locked"
+    allt = cb.values("sec-by-type.figure", {"url.search": SEARCH, "sec-type.data": None})
+    one = cb.values("sec-by-type.figure", {"url.search": SEARCH,
+                                           "sec-type.data": "account_locked"})
+    total_all = sum(allt["sec-daily"]["figure"]["data"][0]["y"])
+    total_one = sum(one["sec-daily"]["figure"]["data"][0]["y"])
+    assert 0 < total_one < total_all
+    assert "account_locked" in one["sec-daily"]["figure"]["layout"]["title"]["text"]
+
+
+def test_drill_down_grid_pages_sorts_and_scopes(signed_in):
+    client, _ = signed_in(["analyst"])
+    cb = Callbacks(client)
+    drill = cb.values("us-grid.filterModel", {"us-roles.clickData": {"points": [{"x": "seller"}]}})
+    model = drill["us-grid"]["filterModel"]
+    resp = cb.values("us-grid.getRowsResponse", {"us-grid.getRowsRequest": {
+        "startRow": 0, "endRow": 100, "filterModel": model,
+        "sortModel": [{"colId": "user_id", "sort": "asc"}]}}, {"url.search": ""})
+    page = resp["us-grid"]["getRowsResponse"]
+    assert page["rowCount"] > 0
+    assert {r["primary_role"] for r in page["rowData"]} == {"seller"}
+    ids = [r["user_id"] for r in page["rowData"]]
+    assert ids == sorted(ids)
+
+    seller, user = signed_in(["seller"])
+    own = Callbacks(seller).values("ov-grid.getRowsResponse", {"ov-grid.getRowsRequest": {
+        "startRow": 0, "endRow": 100}}, {"url.search": "?start=2000-01-01&end=2100-01-01"})
+    rows = own["ov-grid"]["getRowsResponse"]["rowData"]
+    assert all(r["user_id"] == user.id for r in rows)
+
+
+def test_filter_controls_write_the_url(signed_in):
+    client, _ = signed_in(["analyst"])
+    out = Callbacks(client).values("url.search", {
+        "f-dates.start_date": "2026-11-01", "f-dates.end_date": "2026-11-10",
+        "f-currency.value": "eur", "f-territory.value": None, "f-seller.value": 12},
+        {"url.search": ""})
+    assert out["url"]["search"] == "?start=2026-11-01&end=2026-11-10&currency=EUR&seller=12"
+
+
+def test_data_quality_and_monitoring_pages(signed_in):
+    client, _ = signed_in(["analyst"])
+    cb = Callbacks(client)
+    dq = cb.values("dq-freshness.children", {"url.search": "?start=2026-11-01&end=2026-11-25",
+                                              "dq-tick.n_intervals": 0})
+    labels = [c["props"]["children"][0]["props"]["children"] for c in dq["dq-freshness"]["children"]]
+    assert labels[0] == "snapshot published" and "marts.dim_users" in labels
+    assert sum(sum(t["y"]) for t in dq["dq-by-table"]["figure"]["data"]) > 0
+    mon = cb.values("mon-kpis.children", {"mon-tick.n_intervals": 1})
+    assert mon["mon-kpis"]["children"][0]["props"]["children"][1]["props"]["children"] in (
+        "ok", "fail")
+    assert "database" in str(mon["mon-health"]["children"])
+
+
+@pytest.mark.parametrize("path, title", [
+    ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
+    ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
+    ("/admin/users", "User management"), ("/settings", "Settings")])
+def test_every_page_renders_for_an_admin(signed_in, path, title):
+    client, _ = signed_in(["admin"])
+    assert client.get(path).status_code == 200
+    cb = Callbacks(client)
+    routed = cb.values("_pages_content.children", {"_pages_location.pathname": path,
+                                                   "_pages_location.search": ""})
+    assert "not open to your role" not in str(routed)
+    assert f"'children': '{title}', 'type': 'H2'" in str(routed) or title in str(routed)
+    seller, _ = signed_in(["seller"])
+    refused = Callbacks(seller).values("_pages_content.children", {
+        "_pages_location.pathname": path, "_pages_location.search": ""})
+    assert ("not open to your role" in str(refused)) == (path not in ("/", "/settings"))
