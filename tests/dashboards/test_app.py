@@ -69,7 +69,7 @@ def test_navigation_follows_roles(signed_in):
     assert {"/", "/users", "/security", "/data-quality", "/monitoring", "/admin/users",
             "/settings"} <= _nav(admin)
     seller, _ = signed_in(["seller"])
-    assert _nav(seller) == {"/", "/settings"}
+    assert _nav(seller) == {"/", "/saved", "/settings"}
 
 
 def test_overview_kpis_compare_with_previous_period(signed_in):
@@ -168,7 +168,7 @@ def test_data_quality_and_monitoring_pages(signed_in):
 @pytest.mark.parametrize("path, title", [
     ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
     ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
-    ("/admin/users", "User management"), ("/settings", "Settings")])
+    ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/settings", "Settings")])
 def test_every_page_renders_for_an_admin(signed_in, path, title):
     client, _ = signed_in(["admin"])
     assert client.get(path).status_code == 200
@@ -180,4 +180,32 @@ def test_every_page_renders_for_an_admin(signed_in, path, title):
     seller, _ = signed_in(["seller"])
     refused = Callbacks(seller).values("_pages_content.children", {
         "_pages_location.pathname": path, "_pages_location.search": ""})
-    assert ("not open to your role" in str(refused)) == (path not in ("/", "/settings"))
+    assert ("not open to your role" in str(refused)) == (path not in ("/", "/saved", "/settings"))
+
+
+def test_save_and_reopen_a_custom_dashboard(signed_in):
+    client, user = signed_in(["seller"])
+    cb = Callbacks(client)
+    search = "?start=2026-11-01&end=2026-11-25"
+    saved = cb.values("sv-result.children", {"sv-save.n_clicks": 1},
+                      {"sv-name.value": "My view", "sv-charts.value": ["users_by_role"],
+                       "url.search": search})
+    text = str(saved["sv-result"]["children"])
+    assert "saved" in text and "My view" in text
+    again = cb.values("sv-result.children", {"sv-save.n_clicks": 2},
+                      {"sv-name.value": "My view", "sv-charts.value": ["users_by_role"],
+                       "url.search": search})
+    assert "already have a dashboard" in str(again["sv-result"]["children"])
+    opts = cb.values("sv-open.options", {"sv-reload.n_clicks": 1, "sv-result.children": None})
+    mine = [o for o in opts["sv-open"]["options"] if o["label"] == "My view"]
+    assert len(mine) == 1
+    board = cb.values("sv-board.children", {"sv-open.value": mine[0]["value"]})
+    assert board["sv-charts"]["value"] == ["users_by_role"]
+    graphs = [c for c in board["sv-board"]["children"] if c["type"] == "Graph"]
+    assert len(graphs) == 1
+    bars = graphs[0]["props"]["figure"]["data"][0]
+    # scoped: the seller's chart counts only their own user row, if it falls in the period
+    assert sum(bars.get("y", [])) <= 1
+    other, _ = signed_in(["customer"])
+    refused = Callbacks(other).values("sv-board.children", {"sv-open.value": mine[0]["value"]})
+    assert "not found" in str(refused["sv-board"]["children"])
