@@ -4,7 +4,6 @@ branch), and the Dash app signed in through it."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -98,39 +97,3 @@ def signed_in(dash_app, make_user, _users_by_roles):
         assert resp.status_code == 302, resp.data
         return client, user
     return _sign_in
-
-
-class Callbacks:
-    """Calls Dash callbacks over HTTP the way the browser does."""
-
-    def __init__(self, client):
-        self.client = client
-        self.deps = {d["output"]: d for d in client.get("/_dash-dependencies").json}
-
-    def find(self, output_fragment: str) -> dict:
-        matches = [d for key, d in self.deps.items() if output_fragment in key]
-        assert len(matches) == 1, (output_fragment, [d["output"] for d in matches])
-        return matches[0]
-
-    def call(self, output_fragment: str, inputs: dict, state: dict | None = None):
-        dep = self.find(output_fragment)
-        state = state or {}
-
-        def fill(items, values):
-            return [{"id": i["id"], "property": i["property"],
-                     "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-        outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]}
-                   for o in dep["output"].strip(".").split("...")]
-        body = {"output": dep["output"],
-                "outputs": outputs if len(outputs) > 1 else outputs[0],
-                "inputs": fill(dep["inputs"], inputs), "state": fill(dep["state"], state),
-                "changedPropIds": [f"{k}" for k in inputs]}
-        resp = self.client.post("/_dash-update-component", data=json.dumps(body),
-                                content_type="application/json")
-        return resp
-
-    def values(self, output_fragment: str, inputs: dict, state: dict | None = None) -> dict:
-        resp = self.call(output_fragment, inputs, state)
-        assert resp.status_code == 200, resp.data[:500]
-        return resp.json["response"]

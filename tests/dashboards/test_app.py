@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboards.conftest import Callbacks
+from dashboards.callbacks import Callbacks
 
 SEARCH = "?start=2026-10-27&end=2026-11-25"
 
