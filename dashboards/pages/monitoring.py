@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dash
 import httpx
-import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
-from dashboards.components import empty_figure, figure, graph, kpi
+from dashboards.components import bar, empty_figure, figure, graph, kpi
 from dashboards.context import NotPermitted, ctx, require
 from dashboards.pages._common import OPERATORS, gate
 
@@ -94,11 +93,11 @@ def register_callbacks(app) -> None:
                  kpi("p50 latency ≤ ms", p50 * 1000 if p50 else None, None),
                  kpi("p95 latency ≤ ms", p95 * 1000 if p95 else None, None)]
         top = sorted(m["routes"].items(), key=lambda kv: -kv[1][0])[:15]
-        fig_routes = figure([go.Bar(y=[r for r, _ in top], x=[v[0] for _, v in top],
-                                    orientation="h", name="requests"),
-                             go.Bar(y=[r for r, _ in top], x=[v[1] for _, v in top],
-                                    orientation="h", name="5xx")], "Requests by route")
+        fig_routes = figure([bar([v[0] for _, v in top], [r for r, _ in top], "requests",
+                                 orientation="h"),
+                             bar([v[1] for _, v in top], [r for r, _ in top], "5xx",
+                                 orientation="h")], "Requests by route")
         b = m["buckets"]
-        fig_lat = figure([go.Bar(x=[f"≤{le:g}s" for le in b], y=list(b.values()))],
+        fig_lat = figure([bar([f"≤{le:g}s" for le in b], list(b.values()))],
                          "Requests by latency bucket (cumulative)")
         return cards, table, fig_routes, fig_lat

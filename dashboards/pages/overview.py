@@ -3,14 +3,15 @@ seconds, and the daily sign-up trend (click a day to drill into that day's users
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboards import filters as flt
 from dashboards.catalog import mart
-from dashboards.components import (empty_figure, failure_message, figure, graph, grid, kpi,
-                                   register_grid)
+from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
+                                   kpi, line, register_grid)
 from dashboards.context import ctx, query, require
 from dashboards.pages._common import gate
 
@@ -30,27 +31,41 @@ def layout(**_query):
     ])
 
 
-def _sum(table: str, column: str, f: flt.Filters) -> int | None:
-    where, params = flt.where(mart(table), f)
-    value = query(f'SELECT sum("{column}") FROM {table} WHERE {where}', params).rows[0][0]
-    return None if value is None else int(value)
+KPI_SOURCES = [
+    ("marts.fct_signups_daily", [("New users", "new_users"),
+                                 ("Verified new users", "verified_users")]),
+    ("marts.fct_login_failures_daily", [("Login failures", "login_failures"),
+                                        ("Lockouts", "lockouts")]),
+]
+
+
+def _period_sums(table: str, columns: list[str], f: flt.Filters) -> list[tuple]:
+    """(current, previous) sums of each column in one scan over both periods."""
+    m = mart(table)
+    prev = f.previous()
+    where, params = flt.where(m, replace(f, start=prev.start))
+    day = f'"{m.date_column}"'
+    parts = []
+    for col in columns:
+        parts.append(f'sum("{col}") FILTER (WHERE {day} >= $cur_start)')
+        parts.append(f'sum("{col}") FILTER (WHERE {day} < $cur_start)')
+    row = query(f"SELECT {', '.join(parts)} FROM {table} WHERE {where}",
+                {**params, "cur_start": f.start}).rows[0]
+    as_int = [None if v is None else int(v) for v in row]
+    return [(as_int[2 * i], as_int[2 * i + 1]) for i in range(len(columns))]
 
 
 def kpis(f: flt.Filters) -> list[tuple[str, int | None, int | None]]:
-    prev = f.previous()
     out = []
-    for label, table, col in [
-        ("New users", "marts.fct_signups_daily", "new_users"),
-        ("Verified new users", "marts.fct_signups_daily", "verified_users"),
-        ("Login failures", "marts.fct_login_failures_daily", "login_failures"),
-        ("Lockouts", "marts.fct_login_failures_daily", "lockouts"),
-    ]:
-        out.append((label, _sum(table, col, f), _sum(table, col, prev)))
-    seen = ("SELECT count(*) FROM marts.dim_users WHERE CAST(last_session_at AS DATE) "
-            "BETWEEN $s AND $e")
-    out.append(("Users last seen in period",
-                query(seen, {"s": f.start, "e": f.end}).rows[0][0],
-                query(seen, {"s": prev.start, "e": prev.end}).rows[0][0]))
+    for table, items in KPI_SOURCES:
+        sums = _period_sums(table, [col for _, col in items], f)
+        out += [(label, cur, prev) for (label, _), (cur, prev) in zip(items, sums)]
+    prev = f.previous()
+    seen = query("SELECT count(*) FILTER (WHERE d >= $s), count(*) FILTER (WHERE d < $s) "
+                 "FROM (SELECT CAST(last_session_at AS DATE) AS d FROM marts.dim_users) "
+                 "WHERE d BETWEEN $ps AND $e", {"s": f.start, "e": f.end, "ps": prev.start})
+    cur, before = seen.rows[0]
+    out.append(("Users last seen in period", cur, before))
     return out
 
 
@@ -66,18 +81,17 @@ def register_callbacks(app) -> None:
             where, params = flt.where(mart("marts.fct_signups_daily"), f)
             s = query("SELECT signup_date, new_users, verified_users FROM "
                       f"marts.fct_signups_daily WHERE {where} ORDER BY 1", params)
-            signups = figure([go.Bar(x=s.column("signup_date"), y=s.column("new_users"),
-                                     name="new users"),
-                              go.Scatter(x=s.column("signup_date"), y=s.column("verified_users"),
-                                         name="verified", mode="lines")],
+            signups = figure([bar(s.column("signup_date"), s.column("new_users"), "new users"),
+                              line(s.column("signup_date"), s.column("verified_users"),
+                                   "verified")],
                              "Sign-ups per day")
             where, params = flt.where(mart("marts.fct_login_failures_daily"), f)
             sec = query("SELECT event_date, login_failures, lockouts FROM "
                         f"marts.fct_login_failures_daily WHERE {where} ORDER BY 1", params)
-            security = figure([go.Scatter(x=sec.column("event_date"),
-                                          y=sec.column("login_failures"), name="login failures"),
-                               go.Scatter(x=sec.column("event_date"), y=sec.column("lockouts"),
-                                          name="lockouts")], "Login failures and lockouts")
+            security = figure([line(sec.column("event_date"), sec.column("login_failures"),
+                                    "login failures"),
+                               line(sec.column("event_date"), sec.column("lockouts"),
+                                    "lockouts")], "Login failures and lockouts")
             return cards, signups, security
         except Exception as exc:
             msg = failure_message(exc)

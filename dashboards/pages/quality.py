@@ -7,12 +7,12 @@ import os
 from datetime import UTC, datetime
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboards import filters as flt
 from dashboards.catalog import MARTS, mart
-from dashboards.components import empty_figure, failure_message, figure, graph, grid, register_grid
+from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
+                                   register_grid)
 from dashboards.context import ctx, query, require
 from dashboards.pages._common import OPERATORS, gate
 
@@ -61,12 +61,12 @@ def register_callbacks(app) -> None:
             traces = []
             for exp in sorted(set(by.column("expectation"))):
                 rows = [r for r in by.rows if r[1] == exp]
-                traces.append(go.Bar(x=[r[0] for r in rows], y=[r[2] for r in rows], name=exp))
+                traces.append(bar([r[0] for r in rows], [r[2] for r in rows], exp))
             fig_by = figure(traces, "Quarantined rows by table (click to filter)",
                             barmode="stack", showlegend=False)
             daily = query("SELECT CAST(quarantined_at AS DATE) AS d, count(*) AS n FROM "
                           f"ops.quarantine WHERE {where} GROUP BY 1 ORDER BY 1", params)
-            fig_daily = figure([go.Bar(x=daily.column("d"), y=daily.column("n"))],
+            fig_daily = figure([bar(daily.column("d"), daily.column("n"))],
                                "Quarantined rows per day")
             return cards, fig_by, fig_daily
         except Exception as exc:

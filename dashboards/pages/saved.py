@@ -4,13 +4,12 @@ API in PostgreSQL), reopen a saved one later with its own filters."""
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboards import filters as flt
 from dashboards.api_client import ApiError, call
 from dashboards.charts import CHARTS
-from dashboards.components import empty_figure, failure_message, figure
+from dashboards.components import bar, empty_figure, failure_message, figure, line
 from dashboards.context import NotPermitted, query, require
 
 ROLES = None
@@ -38,7 +37,7 @@ def layout(dashboard: str | None = None, **_query):
     ])
 
 
-def render_chart(key: str, f: flt.Filters) -> go.Figure:
+def render_chart(key: str, f: flt.Filters) -> dict:
     spec = CHARTS[key]
     sql, params = spec.sql(f)
     try:
@@ -50,9 +49,9 @@ def render_chart(key: str, f: flt.Filters) -> go.Figure:
         return empty_figure(msg)
     x = res.column(spec.x)
     if spec.kind == "line":
-        traces = [go.Scatter(x=x, y=res.column(y), name=y) for y in spec.y]
+        traces = [line(x, res.column(y), y) for y in spec.y]
     else:
-        traces = [go.Bar(x=x, y=res.column(y), name=y) for y in spec.y]
+        traces = [bar(x, res.column(y), y) for y in spec.y]
     return figure(traces, spec.title)
 
 

@@ -4,12 +4,12 @@ lockouts per day, and the current login throttles as a drill-down table."""
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboards import filters as flt
 from dashboards.catalog import mart
-from dashboards.components import empty_figure, failure_message, figure, graph, grid, register_grid
+from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
+                                   line, register_grid)
 from dashboards.context import query, require
 from dashboards.pages._common import ANALYSTS, gate
 
@@ -49,25 +49,24 @@ def register_callbacks(app) -> None:
                             "ORDER BY 2", params)
             colors = ["#d62728" if t == event_type else "#1f77b4"
                       for t in by_type.column("event_type")]
-            fig_type = figure([go.Bar(y=by_type.column("event_type"), x=by_type.column("n"),
-                                      orientation="h", marker_color=colors)],
+            fig_type = figure([bar(by_type.column("n"), by_type.column("event_type"),
+                                   orientation="h", marker={"color": colors})],
                               "Events by type (click to filter)")
             typed = where + (" AND event_type = $etype" if event_type else "")
             p2 = {**params, **({"etype": event_type} if event_type else {})}
             daily = query("SELECT event_date, sum(events) AS n, sum(distinct_ips) AS ips FROM "
                           f"marts.fct_security_events_daily WHERE {typed} GROUP BY 1 ORDER BY 1",
                           p2)
-            fig_daily = figure([go.Scatter(x=daily.column("event_date"), y=daily.column("n"),
-                                           name="events"),
-                                go.Scatter(x=daily.column("event_date"), y=daily.column("ips"),
-                                           name="distinct IPs")],
+            fig_daily = figure([line(daily.column("event_date"), daily.column("n"), "events"),
+                                line(daily.column("event_date"), daily.column("ips"),
+                                     "distinct IPs")],
                                f"Events per day — {event_type or 'all types'}")
             where, params = flt.where(mart("marts.fct_login_failures_daily"), f)
             fail = query("SELECT event_date, failure_share FROM marts.fct_login_failures_daily "
                          f"WHERE {where} ORDER BY 1", params)
-            fig_fail = figure([go.Scatter(x=fail.column("event_date"),
-                                          y=fail.column("failure_share"), name="failure share")],
-                              "Share of logins that failed", yaxis=dict(tickformat=".0%"))
+            fig_fail = figure([line(fail.column("event_date"), fail.column("failure_share"),
+                                    "failure share")],
+                              "Share of logins that failed", yaxis={"tickformat": ".0%"})
             note = f"Filtered to {event_type}" if event_type else "Click a type to filter"
             return fig_type, fig_daily, fig_fail, note
         except Exception as exc:

@@ -4,12 +4,12 @@ cohorts, and every user as a drill-down table."""
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, html
 
 from dashboards import filters as flt
 from dashboards.catalog import mart
-from dashboards.components import empty_figure, failure_message, figure, graph, grid, register_grid
+from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
+                                   register_grid)
 from dashboards.context import query, require
 from dashboards.pages._common import ANALYSTS, gate
 
@@ -38,10 +38,9 @@ def register_callbacks(app) -> None:
             roles = query("SELECT primary_role, count(*) AS n, count(*) FILTER (WHERE "
                           f"is_mfa_enabled) AS mfa FROM marts.dim_users WHERE {where} "
                           "GROUP BY 1 ORDER BY 2 DESC", params)
-            fig_roles = figure([go.Bar(x=roles.column("primary_role"), y=roles.column("n"),
-                                       name="users"),
-                                go.Bar(x=roles.column("primary_role"), y=roles.column("mfa"),
-                                       name="with MFA")], "Users signed up in period, by role")
+            fig_roles = figure([bar(roles.column("primary_role"), roles.column("n"), "users"),
+                                bar(roles.column("primary_role"), roles.column("mfa"),
+                                    "with MFA")], "Users signed up in period, by role")
             where, params = flt.where(mart("marts.user_retention_weekly"), f)
             ret = query("SELECT cohort_week, week_number, retention_rate FROM "
                         f"marts.user_retention_weekly WHERE {where} ORDER BY 1, 2", params)
@@ -49,9 +48,9 @@ def register_callbacks(app) -> None:
             cohorts = sorted(set(ret.column("cohort_week")))
             cell = {(c, w): r for c, w, r in ret.rows}
             z = [[cell.get((c, w)) for w in weeks] for c in cohorts]
-            fig_ret = figure([go.Heatmap(z=z, x=[f"week {w}" for w in weeks],
-                                         y=[str(c) for c in cohorts], colorscale="Blues",
-                                         zmin=0, zmax=1)], "Weekly retention by cohort")
+            fig_ret = figure([{"type": "heatmap", "z": z, "x": [f"week {w}" for w in weeks],
+                              "y": [str(c) for c in cohorts], "colorscale": "Blues",
+                              "zmin": 0, "zmax": 1}], "Weekly retention by cohort")
             return fig_roles, fig_ret
         except Exception as exc:
             msg = failure_message(exc)
