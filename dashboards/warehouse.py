@@ -52,6 +52,26 @@ class Result:
         return [r[i] for r in self.rows]
 
 
+@dataclass
+class Pending:
+    cursor: duckdb.DuckDBPyConnection
+    relation: duckdb.DuckDBPyRelation
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.relation.columns)
+
+    def batches(self, rows: int):
+        """Arrow record batches of `rows` rows, produced as they are read (flat memory)."""
+        return self.relation.to_arrow_reader(rows)
+
+    def head(self, n: int) -> list[tuple]:
+        return self.relation.limit(n).fetchall()
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
 def _version(path: Path) -> tuple[int, int, int]:
     try:
         st = os.stat(path)
@@ -129,6 +149,17 @@ class Warehouse:
         cur.execute(sql, params or [])
         return cur
 
+    def pending(self, sql: str, params: dict | None, scope: Scope) -> "Pending":
+        """The query bound but not yet run: stream it in Arrow batches (exports)."""
+        con, exposed = self._connection(scope)
+        check_sql(sql, exposed)
+        cur = con.cursor()
+        try:
+            return Pending(cur, cur.sql(sql, params=params or {}))
+        except Exception:
+            cur.close()
+            raise
+
     def run(self, sql: str, params: dict | list | None, scope: Scope) -> Result:
         cur = self.cursor(sql, params, scope)
         try:
@@ -141,9 +172,12 @@ _checker = duckdb.connect(":memory:")
 _checker_lock = threading.Lock()
 
 
-def _walk(node: Any, tables: list[tuple[str, str, str]], ctes: set[str], funcs: list[str]) -> None:
+def _walk(node: Any, tables: list[tuple[str, str, str]], ctes: set[str], funcs: list[str],
+          params: set[str]) -> None:
     if isinstance(node, dict):
         kind = node.get("type")
+        if node.get("class") == "PARAMETER":
+            params.add(str(node.get("identifier", "")))
         if kind == "BASE_TABLE":
             tables.append((node.get("catalog_name", ""), node.get("schema_name", ""),
                            node.get("table_name", "")))
@@ -155,14 +189,19 @@ def _walk(node: Any, tables: list[tuple[str, str, str]], ctes: set[str], funcs: 
             for entry in cte_map.get("map", []):
                 ctes.add(entry.get("key", ""))
         for value in node.values():
-            _walk(value, tables, ctes, funcs)
+            _walk(value, tables, ctes, funcs, params)
     elif isinstance(node, list):
         for value in node:
-            _walk(value, tables, ctes, funcs)
+            _walk(value, tables, ctes, funcs, params)
 
 
 def referenced_marts(sql: str) -> set[str]:
     """Parse `sql` and return the marts it reads; raise QueryRejected for anything else."""
+    return analyze(sql)[0]
+
+
+def analyze(sql: str) -> tuple[set[str], set[str]]:
+    """(marts read, named parameters used) of a single SELECT over contract marts."""
     with _checker_lock:
         try:
             tree = json.loads(_checker.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
@@ -178,7 +217,8 @@ def referenced_marts(sql: str) -> set[str]:
     tables: list[tuple[str, str, str]] = []
     ctes: set[str] = set()
     funcs: list[str] = []
-    _walk(tree["statements"], tables, ctes, funcs)
+    params: set[str] = set()
+    _walk(tree["statements"], tables, ctes, funcs, params)
     if funcs:
         raise QueryRejected(f"table functions are not allowed: {', '.join(sorted(set(funcs)))}")
     found = set()
@@ -192,7 +232,7 @@ def referenced_marts(sql: str) -> set[str]:
             raise QueryRejected(f"unknown table {name if schema else table!r}: use the marts of "
                                 f"the contract, e.g. {next(iter(MARTS))}")
         found.add(name)
-    return found
+    return found, params
 
 
 def check_sql(sql: str, exposed: set[str]) -> set[str]:
