@@ -12,6 +12,7 @@ import dash
 import flask
 from dash import Dash, Input, Output, State, dcc, html
 
+from dashboards import downloads
 from dashboards import filters as flt
 from dashboards.auth import ClientFactory, SignInError, http_client_factory, sign_in
 from dashboards.context import AppContext, allowed
@@ -22,7 +23,7 @@ from dashboards.warehouse import Warehouse, warehouse_at
 log = logging.getLogger("ehb.dashboards")
 
 PAGE_MODULES = ["overview", "users", "security", "quality", "monitoring", "admin_users",
-                "saved", "settings_page"]
+                "saved", "reports", "settings_page"]
 # Reachable without a session: the sign-in form and the static bundles.
 _PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                     "/healthz")
@@ -161,6 +162,7 @@ def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None
         refresh_ms=settings.refresh_ms,
     )
     _install_auth(server, server.config["EHB_DASH"].api)
+    downloads.install(server)
     app = Dash("dashboards", server=server, use_pages=True, pages_folder="",
                assets_folder=str(__import__("pathlib").Path(__file__).parent / "assets"),
                title="EHB-5 analytics", suppress_callback_exceptions=True,

@@ -69,7 +69,7 @@ def test_navigation_follows_roles(signed_in):
     assert {"/", "/users", "/security", "/data-quality", "/monitoring", "/admin/users",
             "/settings"} <= _nav(admin)
     seller, _ = signed_in(["seller"])
-    assert _nav(seller) == {"/", "/saved", "/settings"}
+    assert _nav(seller) == {"/", "/saved", "/reports", "/settings"}
 
 
 def test_overview_kpis_compare_with_previous_period(signed_in):
@@ -168,7 +168,8 @@ def test_data_quality_and_monitoring_pages(signed_in):
 @pytest.mark.parametrize("path, title", [
     ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
     ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
-    ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/settings", "Settings")])
+    ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/reports", "Reports"),
+    ("/settings", "Settings")])
 def test_every_page_renders_for_an_admin(signed_in, path, title):
     client, _ = signed_in(["admin"])
     assert client.get(path).status_code == 200
@@ -180,7 +181,7 @@ def test_every_page_renders_for_an_admin(signed_in, path, title):
     seller, _ = signed_in(["seller"])
     refused = Callbacks(seller).values("_pages_content.children", {
         "_pages_location.pathname": path, "_pages_location.search": ""})
-    assert ("not open to your role" in str(refused)) == (path not in ("/", "/saved", "/settings"))
+    assert ("not open to your role" in str(refused)) == (path not in ("/", "/saved", "/reports", "/settings"))
 
 
 def test_save_and_reopen_a_custom_dashboard(signed_in):
@@ -209,3 +210,55 @@ def test_save_and_reopen_a_custom_dashboard(signed_in):
     other, _ = signed_in(["customer"])
     refused = Callbacks(other).values("sv-board.children", {"sv-open.value": mine[0]["value"]})
     assert "not found" in str(refused["sv-board"]["children"])
+
+
+def test_reports_page_previews_and_downloads_scoped_rows(signed_in, api_factory, make_user,
+                                                         auth_headers, snapshot_path,
+                                                         monkeypatch):
+    from dashboards.settings import get_dash_settings
+
+    monkeypatch.setenv("EHB_WAREHOUSE_DIR", str(snapshot_path.parent))
+    get_dash_settings.cache_clear()
+    analyst, _ = make_user(roles=["analyst"])
+    with api_factory() as api:
+        created = api.post("/api/v1/reports", headers=auth_headers(analyst), json={
+            "name": "dash users report", "sql": "SELECT user_id, primary_role FROM "
+            "marts.dim_users WHERE user_id >= $min_id ORDER BY user_id",
+            "parameters": {"min_id": {"type": "int"}}, "default_filters": {"min_id": 1}})
+        assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    try:
+        client, _ = signed_in(["analyst"])
+        cb = Callbacks(client)
+        opts = cb.values("rp-report.options", {"rp-report.id": "rp-report"})["rp-report"]["options"]
+        assert {"label": "dash users report", "value": rid} in opts
+        shown = cb.values("rp-description.children", {"rp-report.value": rid})
+        assert "min_id" in str(shown["rp-params"]["children"])
+        dep = cb.find("rp-dl-csv.href")
+        body = {"output": dep["output"], "outputs": [
+            {"id": f"rp-dl-{f}", "property": "href"} for f in ("csv", "xlsx", "parquet", "pdf")],
+            "inputs": [{"id": "rp-report", "property": "value", "value": rid},
+                       [{"id": {"type": "rp-param", "name": "min_id"}, "property": "value",
+                         "value": 291}]],
+            "state": [[{"id": {"type": "rp-param", "name": "min_id"}, "property": "id",
+                        "value": {"type": "rp-param", "name": "min_id"}}]],
+            "changedPropIds": ["rp-report.value"]}
+        links = client.post("/_dash-update-component", json=body).json["response"]
+        href = links["rp-dl-csv"]["href"]
+        assert href == f"/download/report/{rid}.csv?min_id=291"
+        csv = client.get(href)
+        assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+        assert len(csv.data.decode().strip().splitlines()) == 1 + 10
+        assert client.get(f"/download/report/{rid}.docx").status_code == 422
+        # a seller downloading the same report gets only their own row
+        seller, user = signed_in(["seller"])
+        rows = seller.get(f"/download/report/{rid}.csv").data.decode().strip().splitlines()
+        assert [r.split(",")[0] for r in rows[1:]] == ([str(user.id)] if user.id <= 300 else [])
+        assert dash_anonymous_download(client, rid) == 302
+    finally:
+        get_dash_settings.cache_clear()
+
+
+def dash_anonymous_download(client, rid) -> int:
+    client.get("/logout")
+    return client.get(f"/download/report/{rid}.csv").status_code
