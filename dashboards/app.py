@@ -132,16 +132,26 @@ def _layout():
 
 
 def _global_callbacks(app: Dash) -> None:
+    # One callback both ways (Dash allows a cycle only inside one callback): a URL change
+    # (first load, shared link, back button) sets the controls; a control change writes the URL.
     @app.callback(Output("url", "search"),
+                  Output("f-dates", "start_date"), Output("f-dates", "end_date"),
+                  Output("f-currency", "value"), Output("f-territory", "value"),
+                  Output("f-seller", "value"),
+                  Input("url", "search"),
                   Input("f-dates", "start_date"), Input("f-dates", "end_date"),
                   Input("f-currency", "value"), Input("f-territory", "value"),
-                  Input("f-seller", "value"), State("url", "search"),
-                  prevent_initial_call=True)
-    def filters_to_url(start, end, currency, territory, seller, search):
+                  Input("f-seller", "value"))
+    def sync_filters(search, start, end, currency, territory, seller):
+        keep = dash.no_update
+        if dash.ctx.triggered_id in (None, "url"):
+            f = flt.from_query(search)
+            return (keep, f.start.isoformat(), f.end.isoformat(), f.currency or "",
+                    f.territory, f.seller)
         f = flt.from_mapping({"start": start, "end": end, "currency": currency,
                               "territory": territory, "seller": seller})
         query = f.to_query()
-        return dash.no_update if query == (search or "") else query
+        return (keep if query == (search or "") else query), keep, keep, keep, keep, keep
 
 
 def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None = None,

@@ -16,7 +16,8 @@ class Callbacks:
             raise LookupError(f"{output_fragment!r} matches {[d['output'] for d in matches]}")
         return matches[0]
 
-    def call(self, output_fragment: str, inputs: dict, state: dict | None = None):
+    def call(self, output_fragment: str, inputs: dict, state: dict | None = None,
+             changed: list[str] | None = None):
         dep = self.find(output_fragment)
         state = state or {}
 
@@ -29,7 +30,7 @@ class Callbacks:
         body = {"output": dep["output"],
                 "outputs": outputs if len(outputs) > 1 else outputs[0],
                 "inputs": fill(dep["inputs"], inputs), "state": fill(dep["state"], state),
-                "changedPropIds": list(inputs)}
+                "changedPropIds": changed or list(inputs)}
         return self.client.post("/_dash-update-component", data=json.dumps(body),
                                 content_type="application/json")
 

@@ -142,13 +142,26 @@ def test_drill_down_grid_pages_sorts_and_scopes(signed_in):
     assert all(r["user_id"] == user.id for r in rows)
 
 
-def test_filter_controls_write_the_url(signed_in):
+def test_filter_controls_and_url_stay_in_step(signed_in):
     client, _ = signed_in(["analyst"])
-    out = Callbacks(client).values("url.search", {
-        "f-dates.start_date": "2026-11-01", "f-dates.end_date": "2026-11-10",
-        "f-currency.value": "eur", "f-territory.value": None, "f-seller.value": 12},
-        {"url.search": ""})
-    assert out["url"]["search"] == "?start=2026-11-01&end=2026-11-10&currency=EUR&seller=12"
+    cb = Callbacks(client)
+    controls = {"f-dates.start_date": "2026-11-01", "f-dates.end_date": "2026-11-10",
+                "f-currency.value": "eur", "f-territory.value": None, "f-seller.value": 12}
+    resp = cb.call("..url.search...", {**controls, "url.search": ""},
+                   changed=["f-seller.value"])
+    body = resp.json["response"]
+    assert body["url"]["search"] == "?start=2026-11-01&end=2026-11-10&currency=EUR&seller=12"
+    dep = cb.find("..url.search...")
+    payload = {"output": dep["output"], "outputs": [
+        {"id": o.split(".")[0], "property": o.split(".")[1]}
+        for o in dep["output"].strip(".").split("...")],
+        "inputs": [{"id": i["id"], "property": i["property"],
+                    "value": "?start=2026-09-01&end=2026-09-30&territory=4"
+                    if i["id"] == "url" else None} for i in dep["inputs"]],
+        "changedPropIds": ["url.search"]}
+    loaded = client.post("/_dash-update-component", json=payload).json["response"]
+    assert loaded["f-dates"] == {"start_date": "2026-09-01", "end_date": "2026-09-30"}
+    assert loaded["f-territory"]["value"] == 4 and "url" not in loaded
 
 
 def test_data_quality_and_monitoring_pages(signed_in):
