@@ -69,8 +69,9 @@ def _plain(batch: pa.RecordBatch) -> pa.RecordBatch:
     cols, names = [], []
     for name, col in zip(batch.schema.names, batch.columns):
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            col = pa.array([None if v is None else ", ".join(map(str, v)) for v in col.to_pylist()],
-                           pa.string())
+            import pyarrow.compute as pc
+
+            col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ", ")
         cols.append(col)
         names.append(name)
     return pa.RecordBatch.from_arrays(cols, names=names)
