@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 
 from dashboards.catalog import Mart
@@ -80,10 +80,15 @@ def where(m: Mart, f: Filters, prefix: str = "f") -> tuple[str, dict]:
     if m.date_column:
         col = m.date_column
         if m.columns[col].startswith("TIMESTAMP"):
-            clauses.append(f'CAST("{col}" AS DATE) BETWEEN ${prefix}_start AND ${prefix}_end')
+            # UTC day bounds, not CAST(col AS DATE): no per-row time zone conversion
+            clauses.append(f'"{col}" >= ${prefix}_start AND "{col}" < ${prefix}_end')
+            params[f"{prefix}_start"] = datetime(f.start.year, f.start.month, f.start.day,
+                                                 tzinfo=UTC)
+            params[f"{prefix}_end"] = datetime(f.end.year, f.end.month, f.end.day,
+                                               tzinfo=UTC) + timedelta(days=1)
         else:
             clauses.append(f'"{col}" BETWEEN ${prefix}_start AND ${prefix}_end')
-        params[f"{prefix}_start"], params[f"{prefix}_end"] = f.start, f.end
+            params[f"{prefix}_start"], params[f"{prefix}_end"] = f.start, f.end
     for key in ("currency", "territory", "seller"):
         value = getattr(f, key)
         if value is not None and key in m.filters:

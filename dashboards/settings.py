@@ -3,6 +3,7 @@ EHB_WAREHOUSE_DIR so both read the same published snapshot)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -16,8 +17,9 @@ from api.settings import get_settings
 class DashSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DASH_", env_file=".env", extra="ignore")
 
+    # Same resolution as pipelines/snapshot.py: EHB_WAREHOUSE_DIR, else $EHB_DATA_DIR/warehouse.
     warehouse_dir: Path = Field(
-        default=Path("data/warehouse"),
+        default_factory=lambda: Path(os.environ.get("EHB_DATA_DIR", "data")) / "warehouse",
         validation_alias=AliasChoices("EHB_WAREHOUSE_DIR", "DASH_WAREHOUSE_DIR"),
     )
     snapshot_name: str = "snapshot.duckdb"

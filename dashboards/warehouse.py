@@ -94,6 +94,7 @@ class Warehouse:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._lock = threading.Lock()
+        self.contract_problems: list[str] = []
         self._cache: OrderedDict[Scope, tuple[tuple, duckdb.DuckDBPyConnection, set[str]]] = (
             OrderedDict())
 
@@ -108,6 +109,7 @@ class Warehouse:
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
             "WHERE database_name = ? AND NOT internal", [_SNAPSHOT_ALIAS, _SNAPSHOT_ALIAS]
         ).fetchall()}
+        self._check_contract(con, present)
         con.execute("CREATE TABLE main.scope_ids (kind VARCHAR, id BIGINT)")
         if scope.rows():
             con.executemany("INSERT INTO main.scope_ids VALUES (?, ?)", scope.rows())
@@ -122,6 +124,23 @@ class Warehouse:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con, exposed
+
+    def _check_contract(self, con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
+        """Columns the catalog expects but the snapshot lacks (shown on the data quality page)."""
+        found: dict[str, set[str]] = {}
+        for schema, table, column in con.execute(
+                "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                "WHERE database_name = ?", [_SNAPSHOT_ALIAS]).fetchall():
+            found.setdefault(f"{schema}.{table}", set()).add(column)
+        problems = []
+        for name, m in MARTS.items():
+            if name in present:
+                missing = sorted(set(m.columns) - found.get(name, set()))
+                if missing:
+                    problems.append(f"{name} lacks {', '.join(missing)}")
+        if problems:
+            log.warning("snapshot differs from the marts contract: %s", "; ".join(problems))
+        self.contract_problems = problems
 
     def _connection(self, scope: Scope) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
         version = _version(self.path)

@@ -4,6 +4,7 @@ seconds, and the daily sign-up trend (click a day to drill into that day's users
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import dash
 from dash import Input, Output, dcc, html
@@ -55,15 +56,23 @@ def _period_sums(table: str, columns: list[str], f: flt.Filters) -> list[tuple]:
     return [(as_int[2 * i], as_int[2 * i + 1]) for i in range(len(columns))]
 
 
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def kpis(f: flt.Filters) -> list[tuple[str, int | None, int | None]]:
     out = []
     for table, items in KPI_SOURCES:
         sums = _period_sums(table, [col for _, col in items], f)
         out += [(label, cur, prev) for (label, _), (cur, prev) in zip(items, sums)]
     prev = f.previous()
-    seen = query("SELECT count(*) FILTER (WHERE d >= $s), count(*) FILTER (WHERE d < $s) "
-                 "FROM (SELECT CAST(last_session_at AS DATE) AS d FROM marts.dim_users) "
-                 "WHERE d BETWEEN $ps AND $e", {"s": f.start, "e": f.end, "ps": prev.start})
+    # Compare the timestamp with UTC day bounds: casting TIMESTAMPTZ to DATE per row goes
+    # through time zone conversion and costs ~40x more on millions of users.
+    seen = query("SELECT count(*) FILTER (WHERE last_session_at >= $s), "
+                 "count(*) FILTER (WHERE last_session_at < $s) FROM marts.dim_users "
+                 "WHERE last_session_at >= $ps AND last_session_at < $e",
+                 {"s": _utc(f.start), "e": _utc(f.end + timedelta(days=1)),
+                  "ps": _utc(prev.start)})
     cur, before = seen.rows[0]
     out.append(("Users last seen in period", cur, before))
     return out

@@ -37,6 +37,7 @@ def freshness() -> list[tuple[str, str]]:
     published = datetime.fromtimestamp(os.stat(wh.path).st_mtime, UTC)
     out = [("snapshot published", published.strftime("%Y-%m-%d %H:%M UTC"))]
     present = wh.marts()
+    out.append(("contract", "; ".join(wh.contract_problems) or "snapshot matches the contract"))
     for name, m in MARTS.items():
         if name in present and m.date_column:
             latest = query(f'SELECT max("{m.date_column}") FROM {name}').rows[0][0]

@@ -109,3 +109,17 @@ def test_snapshot_without_a_mart_says_which(tmp_path, snapshot_path):
     with pytest.raises(SnapshotMissing, match="ops.quarantine"):
         wh.run("SELECT count(*) FROM ops.quarantine", None, ALL)
     os.remove(path)
+
+
+def test_contract_drift_is_reported(tmp_path, snapshot_path):
+    path = tmp_path / "drift.duckdb"
+    shutil.copy(snapshot_path, path)
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE marts.dim_users DROP COLUMN login_failures")
+    con.close()
+    wh = Warehouse(path)
+    wh.marts()
+    assert wh.contract_problems == ["marts.dim_users lacks login_failures"]
+    good = Warehouse(snapshot_path)
+    good.marts()
+    assert good.contract_problems == []
