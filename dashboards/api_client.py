@@ -3,7 +3,10 @@ access token from the session), so the API's permissions apply, not the dashboar
 
 from __future__ import annotations
 
+import flask
 import httpx
+
+from dashboards.auth import revalidate
 
 from dashboards.context import ctx, viewer
 
@@ -14,14 +17,26 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-def call(method: str, path: str, **kwargs) -> dict | list | None:
-    ident = viewer()
+def _send(token: str, method: str, path: str, **kwargs) -> httpx.Response:
     try:
         with ctx().api() as client:
-            resp = client.request(method, path, headers={
-                "Authorization": f"Bearer {ident.access_token}"}, **kwargs)
+            return client.request(method, path, headers={"Authorization": f"Bearer {token}"},
+                                  **kwargs)
     except httpx.HTTPError as exc:
         raise ApiError(503, f"API unreachable: {type(exc).__name__}") from None
+
+
+def call(method: str, path: str, **kwargs) -> dict | list | None:
+    ident = viewer()
+    resp = _send(ident.access_token, method, path, **kwargs)
+    if resp.status_code == 401:
+        # The access token expired (15 min): refresh it once, keep the new one in the session.
+        fresh = revalidate(ctx().api, ident)
+        if fresh is None:
+            flask.session.clear()
+            raise ApiError(401, "your session has ended: sign in again")
+        flask.session["user"] = fresh.to_session()
+        resp = _send(fresh.access_token, method, path, **kwargs)
     if resp.status_code == 401:
         raise ApiError(401, "your session with the API has expired: sign out and in again")
     if resp.status_code >= 400:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -14,7 +15,8 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboards import downloads
 from dashboards import filters as flt
-from dashboards.auth import ClientFactory, SignInError, http_client_factory, sign_in
+from dashboards.auth import (ClientFactory, SignInError, http_client_factory, revalidate,
+                             sign_in)
 from dashboards.context import AppContext, allowed
 from dashboards.auth import Identity
 from dashboards.settings import DashSettings, get_dash_settings
@@ -81,8 +83,18 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
         path = flask.request.path
         if path.startswith(_PUBLIC_PREFIXES):
             return None
-        if Identity.from_session(flask.session.get("user")) is not None:
-            return None
+        ident = Identity.from_session(flask.session.get("user"))
+        if ident is not None:
+            ctx: AppContext = server.config["EHB_DASH"]
+            if time.time() - ident.checked_at < ctx.revalidate_seconds:
+                return None
+            fresh = revalidate(api, ident)
+            if fresh is not None:
+                if fresh != ident:
+                    flask.session["user"] = fresh.to_session()
+                return None
+            log.info("dashboard session ended by the auth service user_id=%s", ident.user_id)
+            flask.session.clear()
         if path.startswith("/_dash"):
             return flask.jsonify({"error": {"code": "unauthorized",
                                             "message": "sign in first"}}), 401
@@ -170,6 +182,7 @@ def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None
         warehouse=warehouse or warehouse_at(settings.snapshot_path),
         api=api or http_client_factory(settings.resolved_api_url),
         refresh_ms=settings.refresh_ms,
+        revalidate_seconds=settings.revalidate_seconds,
     )
     _install_auth(server, server.config["EHB_DASH"].api)
     downloads.install(server)

@@ -8,9 +8,12 @@ password hashes and never reads the users table.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -29,17 +32,21 @@ class Identity:
     email: str
     roles: tuple[str, ...]
     access_token: str
+    refresh_token: str = ""
+    checked_at: float = 0.0  # when the auth service last confirmed the account and roles
 
     def to_session(self) -> dict:
         return {"uid": self.user_id, "email": self.email, "roles": list(self.roles),
-                "token": self.access_token}
+                "token": self.access_token, "refresh": self.refresh_token,
+                "checked": self.checked_at}
 
     @classmethod
     def from_session(cls, data: dict | None) -> "Identity | None":
         if not data or "uid" not in data:
             return None
         return cls(int(data["uid"]), data.get("email", ""), tuple(data.get("roles", ())),
-                   data.get("token", ""))
+                   data.get("token", ""), data.get("refresh", ""),
+                   float(data.get("checked", 0.0)))
 
 
 ClientFactory = Callable[[], httpx.Client]
@@ -81,4 +88,57 @@ def sign_in(client_factory: ClientFactory, email: str, password: str) -> Identit
     except httpx.HTTPError as exc:
         log.warning("auth service unreachable: %s", type(exc).__name__)
         raise SignInError("the auth service is unreachable", 503) from None
-    return Identity(int(user["id"]), user["email"], tuple(user["roles"]), token)
+    return Identity(int(user["id"]), user["email"], tuple(user["roles"]), token,
+                    body.get("refresh_token", ""), time.time())
+
+
+# Several callbacks of one page arrive together with the same cookie; the first refreshes and
+# the others reuse its result, because presenting a rotated refresh token twice ends the login.
+_rotations: dict[str, tuple[float, Identity]] = {}
+_rotations_lock = threading.Lock()
+_ROTATION_MEMORY = 60.0
+
+
+def _me(client: httpx.Client, token: str) -> dict | None:
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    if me.status_code in (401, 403):
+        return None
+    me.raise_for_status()
+    return me.json()
+
+
+def revalidate(client_factory: ClientFactory, ident: Identity) -> Identity | None:
+    """Ask the auth service whether the account still stands and with which roles, refreshing
+    the access token when it expired. None: the session must end (disabled, logged out).
+    An unreachable auth service keeps the session as it is (logged), rather than signing
+    everyone out during an API restart."""
+    try:
+        with client_factory() as client:
+            user = _me(client, ident.access_token)
+            if user is not None:
+                return replace(ident, email=user["email"], roles=tuple(user["roles"]),
+                               checked_at=time.time())
+            if not ident.refresh_token:
+                return None
+            key = hashlib.sha256(ident.refresh_token.encode()).hexdigest()
+            with _rotations_lock:
+                now = time.time()
+                for k in [k for k, (t, _) in _rotations.items() if now - t > _ROTATION_MEMORY]:
+                    del _rotations[k]
+                if key in _rotations:
+                    return _rotations[key][1]
+                resp = client.post("/api/v1/auth/refresh",
+                                   json={"refresh_token": ident.refresh_token})
+                if resp.status_code != 200:
+                    return None
+                tokens = resp.json()
+                user = _me(client, tokens["access_token"])
+                if user is None:
+                    return None
+                fresh = Identity(int(user["id"]), user["email"], tuple(user["roles"]),
+                                 tokens["access_token"], tokens.get("refresh_token", ""), now)
+                _rotations[key] = (now, fresh)
+                return fresh
+    except httpx.HTTPError as exc:
+        log.warning("auth service unreachable while revalidating: %s", type(exc).__name__)
+        return ident

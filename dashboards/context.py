@@ -17,6 +17,7 @@ class AppContext:
     warehouse: Warehouse
     api: ClientFactory
     refresh_ms: int
+    revalidate_seconds: int = 300
 
 
 class NotPermitted(Exception):

@@ -28,6 +28,9 @@ class DashSettings(BaseSettings):
     # Signs the session cookie; a random per-process key when unset (sessions end on restart).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     session_hours: int = 12
+    # How often a session is re-checked with the auth service (disabled accounts and role
+    # changes take effect within this many seconds).
+    revalidate_seconds: int = 300
     refresh_ms: int = 5000
     host: str = "127.0.0.1"
 

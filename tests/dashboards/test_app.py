@@ -275,3 +275,31 @@ def test_reports_page_previews_and_downloads_scoped_rows(signed_in, api_factory,
 def dash_anonymous_download(client, rid) -> int:
     client.get("/logout")
     return client.get(f"/download/report/{rid}.csv").status_code
+
+
+def test_session_is_rechecked_with_the_auth_service(dash_app, make_user, database_url):
+    from sqlalchemy import update
+
+    from api.auth.models import User
+    from api.db import session_scope
+
+    user, password = make_user(roles=["analyst"])
+    client = dash_app.server.test_client()
+    assert client.post("/login", data={"email": user.email, "password": password}).status_code == 302
+    assert client.get("/security").status_code == 200
+
+    def age_session():
+        with client.session_transaction() as s:
+            s["user"] = {**s["user"], "checked": 0.0}
+
+    with session_scope() as db:  # an admin changes the roles: picked up at the next check
+        db.execute(update(User).where(User.id == user.id).values(roles=["seller"]))
+    age_session()
+    cb = Callbacks(client)
+    out = cb.values("sec-by-type.figure", {"url.search": SEARCH, "sec-type.data": None})
+    assert out["sec-selected"]["children"] == "this page is not open to your role"
+    with session_scope() as db:  # disabled: the session ends
+        db.execute(update(User).where(User.id == user.id).values(is_active=False))
+    age_session()
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.get("/").status_code == 302
