@@ -6,7 +6,7 @@ mart's contract columns; filter values are bound parameters; the page size is ca
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from dashboards.catalog import Mart
 from dashboards.filters import Filters, where
@@ -67,7 +67,10 @@ def _condition(m: Mart, col: str, spec: dict, params: dict) -> str:
     if kind == "date":
         def day(v):
             return datetime.fromisoformat(str(v)).date() if v else None
-        target = f"CAST({ident} AS DATE)"
+        if m.columns[col].startswith("TIMESTAMP"):
+            return _timestamp_condition(ident, op, day(spec.get("dateFrom")),
+                                        day(spec.get("dateTo")), name, params)
+        target = ident
         if op == "inRange":
             params[name], params[name + "b"] = day(spec.get("dateFrom")), day(spec.get("dateTo"))
             return f"{target} BETWEEN ${name} AND ${name}b"
@@ -76,6 +79,39 @@ def _condition(m: Mart, col: str, spec: dict, params: dict) -> str:
         params[name] = day(spec.get("dateFrom"))
         return f"{target} {_NUMBER_OPS[op]} ${name}"
     raise GridRequestError(f"unsupported filter type {kind!r}")
+
+
+def _timestamp_condition(ident: str, op: str, start: date | None, end: date | None, name: str,
+                         params: dict) -> str:
+    """Day filters on a TIMESTAMPTZ column as UTC bounds (no per-row time zone casts)."""
+    def bound(d: date | None, plus: int = 0) -> datetime:
+        if d is None:
+            raise GridRequestError("date filter without a date")
+        return datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=plus)
+
+    lo, hi = f"${name}", f"${name}b"
+    if op == "equals":
+        params[name], params[name + "b"] = bound(start), bound(start, 1)
+        return f"({ident} >= {lo} AND {ident} < {hi})"
+    if op == "inRange":
+        params[name], params[name + "b"] = bound(start), bound(end, 1)
+        return f"({ident} >= {lo} AND {ident} < {hi})"
+    if op == "notEqual":
+        params[name], params[name + "b"] = bound(start), bound(start, 1)
+        return f"({ident} < {lo} OR {ident} >= {hi})"
+    if op == "lessThan":
+        params[name] = bound(start)
+        return f"{ident} < {lo}"
+    if op == "greaterThan":
+        params[name] = bound(start, 1)
+        return f"{ident} >= {lo}"
+    if op == "lessThanOrEqual":
+        params[name] = bound(start, 1)
+        return f"{ident} < {lo}"
+    if op == "greaterThanOrEqual":
+        params[name] = bound(start)
+        return f"{ident} >= {lo}"
+    raise GridRequestError(f"unsupported date filter {op!r}")
 
 
 def page_query(m: Mart, request: dict, filters: Filters | None,

@@ -87,3 +87,20 @@ def test_global_filters_and_cross_filters_apply(warehouse):
     assert total > 0
     assert all(date(2026, 11, 16) <= d <= date(2026, 11, 25) for d in page.column("signup_date"))
     assert set(page.column("primary_role")) == {"seller"}
+
+
+def test_day_filters_on_timestamp_columns_use_utc_day_bounds(warehouse):
+    from datetime import UTC
+
+    throttles = mart("marts.security_throttles")
+    for op, check in [("equals", lambda t: t.date() == date(2026, 11, 24)),
+                      ("lessThan", lambda t: t.date() < date(2026, 11, 24)),
+                      ("greaterThan", lambda t: t.date() > date(2026, 11, 22))]:
+        day = "2026-11-22" if op == "greaterThan" else "2026-11-24"
+        req = {"startRow": 0, "endRow": 500, "filterModel": {"last_failure_at": {
+            "filterType": "date", "type": op, "dateFrom": f"{day} 00:00:00"}}}
+        rows_sql, count_sql, params = page_query(throttles, req, None)
+        assert "CAST" not in rows_sql
+        page = warehouse.run(rows_sql, params, ALL)
+        stamps = [t.astimezone(UTC) for t in page.column("last_failure_at")]
+        assert stamps and all(check(t) for t in stamps), op
