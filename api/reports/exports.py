@@ -81,8 +81,12 @@ def write_xlsx(cursor, path: Path, title: str) -> int:
     import xlsxwriter
 
     rows_written = 0
+    # Cells hold data, never formulas or links: a display name like "=HYPERLINK(...)" stays
+    # text (spreadsheet formula injection), and skipping the URL check per string is faster.
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True,
-                                         "default_date_format": "yyyy-mm-dd hh:mm:ss"})
+                                         "default_date_format": "yyyy-mm-dd hh:mm:ss",
+                                         "strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
     try:
         ws = wb.add_worksheet(title[:31] or "report")
         bold = wb.add_format({"bold": True})

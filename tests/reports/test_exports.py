@@ -95,3 +95,20 @@ def test_retention_keeps_the_newest_and_recent_files(tmp_path):
     removed = apply_retention(tmp_path, keep_days=30, keep_latest=1, now=now)
     assert sorted(p.name for p in removed) == ["a.csv", "b.csv"]
     assert (d / "c.csv").exists() and (d / "keep.txt").exists() and (old / "z.xlsx").exists()
+
+
+def test_xlsx_cells_are_never_formulas(tmp_path):
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from api.reports.exports import write_xlsx
+    from dashboards.warehouse import Pending
+
+    con = duckdb.connect()
+    cur = con.cursor()
+    q = Pending(cur, cur.sql("SELECT '=HYPERLINK(\"http://evil\",\"x\")' AS name, "
+                             "'https://example.com' AS site"))
+    write_xlsx(q, tmp_path / "x.xlsx", SimpleNamespace(name="t").name)
+    sheet = zipfile.ZipFile(tmp_path / "x.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "hyperlink" not in sheet.lower().replace("=hyperlink", "")
