@@ -19,6 +19,7 @@ from dashboards.auth import (ClientFactory, SignInError, http_client_factory, re
                              sign_in)
 from dashboards.context import AppContext, allowed
 from dashboards.auth import Identity
+from api.settings import get_settings
 from dashboards.settings import DashSettings, get_dash_settings
 from dashboards.warehouse import Warehouse, warehouse_at
 
@@ -57,7 +58,8 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
             return _LOGIN_HTML.format(error="", email="", next=escape(nxt))
         email = flask.request.form.get("email", "").strip()
         try:
-            ident = sign_in(api, email, flask.request.form.get("password", ""))
+            ident = sign_in(api, email, flask.request.form.get("password", ""),
+                            client_ip=flask.request.remote_addr)
         except SignInError as exc:
             err = f'<p class="error" id="login-error">{escape(exc.message)}</p>'
             return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt)), (
@@ -175,7 +177,7 @@ def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None
         SESSION_COOKIE_NAME="ehb_dash",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.api_url is not None and settings.api_url.startswith("https"),
+        SESSION_COOKIE_SECURE=settings.secure_cookies or get_settings().ehb_env == "production",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
     server.config["EHB_DASH"] = AppContext(

@@ -63,12 +63,18 @@ def _message(response: httpx.Response, fallback: str) -> str:
         return fallback
 
 
-def sign_in(client_factory: ClientFactory, email: str, password: str) -> Identity:
+def sign_in(client_factory: ClientFactory, email: str, password: str,
+            client_ip: str | None = None) -> Identity:
     if not email or not password:
         raise SignInError("enter your email and password", 422)
+    # The auth service throttles failures per client: pass on the browser's address, or every
+    # dashboard user would share the dashboard's own address and one lockout would stop all.
+    # (uvicorn --proxy-headers trusts X-Forwarded-For from 127.0.0.1 by default.)
+    headers = {"X-Forwarded-For": client_ip} if client_ip else {}
     try:
         with client_factory() as client:
-            resp = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+            resp = client.post("/api/v1/auth/login", json={"email": email, "password": password},
+                               headers=headers)
             if resp.status_code in (400, 401, 403, 422):
                 raise SignInError(_message(resp, "wrong email or password"), 401)
             if resp.status_code == 429:

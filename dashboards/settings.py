@@ -28,6 +28,8 @@ class DashSettings(BaseSettings):
     # Signs the session cookie; a random per-process key when unset (sessions end on restart).
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     session_hours: int = 12
+    # Send the session cookie over HTTPS only (always in production).
+    secure_cookies: bool = False
     # How often a session is re-checked with the auth service (disabled accounts and role
     # changes take effect within this many seconds).
     revalidate_seconds: int = 300

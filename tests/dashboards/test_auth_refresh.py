@@ -50,3 +50,34 @@ def test_failed_refresh_ends_the_session_and_unreachable_api_keeps_it():
             raise httpx.ConnectError("refused")
         return httpx.Client(transport=httpx.MockTransport(fail), base_url="http://api")
     assert revalidate(down, stale) == stale
+
+
+def test_sign_in_passes_the_browser_address_and_maps_refusals():
+    import pytest
+
+    from dashboards.auth import SignInError, sign_in
+
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/auth/login":
+            seen["xff"] = request.headers.get("X-Forwarded-For")
+            if b"wrong" in request.read():
+                return httpx.Response(401, json={"error": {"message": "wrong email or password"}})
+            if b"slow" in request.read():
+                return httpx.Response(429, json={"error": {"message": "try again in 30 s"}})
+            return httpx.Response(200, json={"access_token": "a", "refresh_token": "r"})
+        return httpx.Response(200, json={"id": 3, "email": "x@example.com", "roles": ["seller"]})
+
+    def factory():
+        return httpx.Client(transport=httpx.MockTransport(handler), base_url="http://api")
+
+    ident = sign_in(factory, "x@example.com", "secret-pass", client_ip="203.0.113.9")
+    assert seen["xff"] == "203.0.113.9"
+    assert (ident.user_id, ident.roles, ident.refresh_token) == (3, ("seller",), "r")
+    with pytest.raises(SignInError) as wrong:
+        sign_in(factory, "x@example.com", "wrong")
+    assert wrong.value.status == 401 and "wrong email" in wrong.value.message
+    with pytest.raises(SignInError) as slow:
+        sign_in(factory, "x@example.com", "slow")
+    assert slow.value.status == 429 and "30 s" in slow.value.message
