@@ -34,7 +34,8 @@ class Callbacks:
         return self.client.post("/_dash-update-component", data=json.dumps(body),
                                 content_type="application/json")
 
-    def values(self, output_fragment: str, inputs: dict, state: dict | None = None) -> dict:
-        resp = self.call(output_fragment, inputs, state)
+    def values(self, output_fragment: str, inputs: dict, state: dict | None = None,
+               changed: list[str] | None = None) -> dict:
+        resp = self.call(output_fragment, inputs, state, changed)
         assert resp.status_code == 200, resp.data[:500]
         return resp.json["response"]
