@@ -103,7 +103,8 @@ class Warehouse:
 
     def _build(self, scope: Scope, version: tuple) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
         con = duckdb.connect(":memory:")
-        con.execute(f"ATTACH '{self.path.resolve()}' AS {_SNAPSHOT_ALIAS} (READ_ONLY)")
+        literal = str(self.path.resolve()).replace("'", "''")
+        con.execute(f"ATTACH '{literal}' AS {_SNAPSHOT_ALIAS} (READ_ONLY)")
         present = {f"{s}.{t}" for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
@@ -149,6 +150,9 @@ class Warehouse:
             if cached and cached[0] == version:
                 self._cache.move_to_end(scope)
                 return cached[1], cached[2]
+            # A new snapshot: drop every connection to the old file so its disk space is freed.
+            for stale in [k for k, v in self._cache.items() if v[0] != version]:
+                del self._cache[stale]
             con, exposed = self._build(scope, version)
             self._cache[scope] = (version, con, exposed)
             self._cache.move_to_end(scope)

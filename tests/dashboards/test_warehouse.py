@@ -123,3 +123,17 @@ def test_contract_drift_is_reported(tmp_path, snapshot_path):
     good = Warehouse(snapshot_path)
     good.marts()
     assert good.contract_problems == []
+
+
+def test_a_new_snapshot_drops_connections_of_every_scope(tmp_path):
+    from dashboards.sample import build_sample_snapshot
+
+    path = build_sample_snapshot(tmp_path / "it's here" / "snapshot.duckdb", users=20, days=5,
+                                 today=date(2026, 1, 10))
+    wh = Warehouse(path)
+    for uid in (1, 2, 3):
+        wh.run("SELECT count(*) FROM marts.dim_users", None, scope_for(uid, ["seller"]))
+    assert len(wh._cache) == 3
+    build_sample_snapshot(path, users=30, days=5, today=date(2026, 1, 10))
+    assert wh.run("SELECT count(*) FROM marts.dim_users", None, ALL).rows == [(30,)]
+    assert len(wh._cache) == 1
