@@ -49,7 +49,7 @@ def _page_callbacks(today: date):
 
 
 def run_bench(users: int, days: int, events_per_day: int, repeat: int,
-              snapshot: str | None) -> dict:
+              snapshot: str | None, role: str = "analyst") -> dict:
     from dashboards.app import create_app
     from dashboards.callbacks import Callbacks
     from dashboards.sample import build_sample_snapshot
@@ -71,15 +71,20 @@ def run_bench(users: int, days: int, events_per_day: int, repeat: int,
                      api=lambda: (_ for _ in ()).throw(RuntimeError("no API in the bench")))
     client = app.server.test_client()
     with client.session_transaction() as s:
-        s["user"] = {"uid": 1, "email": "bench@example.com", "roles": ["analyst"], "token": ""}
+        s["user"] = {"uid": 12, "email": "bench@example.com", "roles": [role], "token": "",
+                     "checked": time.time() + 86400}  # no auth service in the bench
     cb = Callbacks(client)
     layout_bytes = len(client.get("/_dash-layout").data)
-    table = Table(title=f"ehb bench dash — {users:,} users, {days} days, {repeat} calls each")
+    table = Table(title=f"ehb bench dash — {users:,} users, {days} days, {repeat} calls each, "
+                        f"as {role}")
     for col in ("page", "callback", "p50 ms", "p95 ms", "max ms", "payload KB"):
         table.add_column(col)
     results = {}
     periods = _periods(repeat, today)
-    for page, callbacks in _page_callbacks(today).items():
+    pages = _page_callbacks(today)
+    if role not in ("admin", "analyst", "support"):  # scoped roles: the pages open to them
+        pages = {"/": pages["/"]}
+    for page, callbacks in pages.items():
         html_bytes = len(client.get(page + WIDE).data)
         routed = cb.call("_pages_content.children", {"_pages_location.pathname": page,
                                                      "_pages_location.search": WIDE})

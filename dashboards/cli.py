@@ -23,9 +23,10 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
         events_per_day: int = typer.Option(2000, help="security events per day and type weight"),
         repeat: int = typer.Option(20, help="calls per callback"),
         snapshot: str = typer.Option(None, help="use this snapshot instead of building one"),
+        role: str = typer.Option("analyst", help="viewer role (seller etc. run scoped)"),
     ) -> None:
         """p95 callback latency and page payload per page on a big snapshot."""
         from dashboards.bench import run_bench
 
         run_bench(users=users, days=days, events_per_day=events_per_day, repeat=repeat,
-                  snapshot=snapshot)
+                  snapshot=snapshot, role=role)
