@@ -1,6 +1,5 @@
 """Dashboard fixtures: a snapshot with the contract's marts (built by SQL, a few hundred rows),
-the API app (with a stand-in login route only while the auth service's login is not on this
-branch), and the Dash app signed in through it."""
+the real API app, and the Dash app signed in through it."""
 
 from __future__ import annotations
 
@@ -26,39 +25,11 @@ def warehouse(snapshot_path):
     return Warehouse(snapshot_path)
 
 
-def _add_login_stand_in(app) -> None:
-    """POST /api/v1/auth/login with the auth service's contract ({email, password} ->
-    {access_token, refresh_token, ...}); used only when the real route is absent."""
-    from fastapi import Body
-
-    from api.auth.passwords import verify_password
-    from api.auth.service import get_user_by_email
-    from api.auth.tokens import issue_access_token
-    from api.core.errors import Unauthorized
-    from api.core.routes import route_table
-    from api.db import new_session
-    from api.settings import get_settings
-
-    if any(getattr(r, "path", "") == "/api/v1/auth/login" for r in route_table(app)):
-        return
-
-    @app.post("/api/v1/auth/login")
-    def login(body: dict = Body(...)):
-        with new_session() as session:
-            user = get_user_by_email(session, body.get("email", ""))
-            if user is None or not verify_password(user.password_hash, body.get("password", "")):
-                raise Unauthorized("wrong email or password", code="invalid_credentials")
-            token = issue_access_token(get_settings(), user.id, None)
-            return {"access_token": token, "refresh_token": "stand-in", "token_type": "bearer"}
-
-
 @pytest.fixture(scope="session")
 def api_app(database_url):
     from api.main import create_app
 
-    app = create_app()
-    _add_login_stand_in(app)
-    return app
+    return create_app()
 
 
 @pytest.fixture(scope="session")
