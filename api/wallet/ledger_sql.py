@@ -54,6 +54,59 @@ BEGIN
 END $$;
 """
 
+# A user-to-user transfer behind an idempotency key, whole, in one round trip: the key row
+# first (a concurrent twin waits on its unique index, then replays), the two wallets, the
+# posting, the stored response. Returns {"replayed", "status", "body"}.
+WALLET_TRANSFER_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION wallet_transfer(p_owner text, p_key text, p_request_hash text,
+                                           p_from_user bigint, p_to_user bigint, p_amount bigint,
+                                           p_currency text, p_description text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_key bigint; v_row idempotency_keys%ROWTYPE; v_src bigint; v_dst bigint; v_tx bigint;
+  v_body jsonb;
+BEGIN
+  INSERT INTO idempotency_keys (owner, key, scope, request_hash)
+  VALUES (p_owner, p_key, 'wallet.transfer', p_request_hash)
+  ON CONFLICT ON CONSTRAINT uq_idempotency_keys_owner_key DO NOTHING RETURNING id INTO v_key;
+  IF v_key IS NULL THEN
+    SELECT * INTO v_row FROM idempotency_keys WHERE owner = p_owner AND key = p_key;
+    IF v_row.request_hash <> p_request_hash THEN
+      RAISE EXCEPTION 'this Idempotency-Key was already used with a different request; use a new key for a new request'
+        USING ERRCODE = 'EHB40';
+    END IF;
+    RETURN jsonb_build_object('replayed', true, 'status', v_row.response_status,
+                              'body', v_row.response_body);
+  END IF;
+  SELECT id INTO v_src FROM wallet_accounts WHERE code = 'user:' || p_from_user || ':' || p_currency;
+  IF v_src IS NULL THEN
+    RAISE EXCEPTION 'your account has no % wallet', p_currency USING ERRCODE = 'EHB30';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM users WHERE id = p_to_user) THEN
+    RAISE EXCEPTION 'recipient not found' USING ERRCODE = 'EHB31';
+  END IF;
+  SELECT id INTO v_dst FROM wallet_accounts WHERE code = 'user:' || p_to_user || ':' || p_currency;
+  IF v_dst IS NULL THEN
+    RAISE EXCEPTION 'the recipient has no % wallet', p_currency USING ERRCODE = 'EHB32';
+  END IF;
+  v_tx := wallet_post('transfer', p_description, p_from_user,
+                      jsonb_build_object('from_user_id', p_from_user, 'to_user_id', p_to_user),
+                      NULL, ARRAY[v_src, v_dst], ARRAY[-p_amount, p_amount]);
+  v_body := jsonb_build_object(
+    'id', v_tx, 'kind', 'transfer', 'description', coalesce(p_description, ''),
+    'created_at', (SELECT created_at FROM wallet_transactions WHERE id = v_tx),
+    'reverses_id', NULL,
+    'postings', jsonb_build_array(
+      jsonb_build_object('account_id', v_src, 'user_id', p_from_user, 'account_kind', 'user',
+                         'currency', p_currency, 'amount', -p_amount),
+      jsonb_build_object('account_id', v_dst, 'user_id', p_to_user, 'account_kind', 'user',
+                         'currency', p_currency, 'amount', p_amount)));
+  UPDATE idempotency_keys SET response_status = 201, response_body = v_body, completed_at = now()
+   WHERE id = v_key;
+  RETURN jsonb_build_object('replayed', false, 'status', 201, 'body', v_body);
+END $$;
+"""
+
 # Entries are append-only: the database itself refuses UPDATE and DELETE on them.
 APPEND_ONLY_TRIGGER = r"""
 CREATE OR REPLACE FUNCTION wallet_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -71,5 +124,6 @@ DROP_SQL = r"""
 DROP TRIGGER IF EXISTS trg_wallet_entries_append_only ON wallet_entries;
 DROP TRIGGER IF EXISTS trg_wallet_transactions_append_only ON wallet_transactions;
 DROP FUNCTION IF EXISTS wallet_append_only();
+DROP FUNCTION IF EXISTS wallet_transfer(text, text, text, bigint, bigint, bigint, text, text);
 DROP FUNCTION IF EXISTS wallet_post(text, text, bigint, jsonb, bigint, bigint[], bigint[]);
 """

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.auth.dependencies import Principal, require
 from api.deps import SessionDep
 from api.wallet import service
-from api.wallet.idempotency import StoredResponse, run_idempotent
+from api.wallet.idempotency import StoredResponse
 from api.wallet.permissions import WALLET_OPEN, WALLET_READ, WALLET_TRANSFER, WALLET_VERIFY
 from api.wallet.schemas import (AccountOut, HistoryItem, HistoryPage, OpenWalletIn, PostingOut,
                                 TransactionOut, TransferIn)
@@ -63,15 +63,9 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 def transfer(body: TransferIn, session: SessionDep,
              principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
              idempotency_key: IdempotencyKeyHeader = None):
-    def work() -> tuple[int, dict]:
-        tx_id = service.transfer(session, from_user_id=principal.user_id,
-                                 to_user_id=body.to_user_id, amount=body.amount,
-                                 currency=body.currency, description=body.description)
-        return 201, transaction_out(session, tx_id, principal.user_id, False).model_dump(mode="json")
-
-    return replayable(run_idempotent(session, owner=f"user:{principal.user_id}",
-                                     key=idempotency_key, scope="wallet.transfer",
-                                     payload=body.model_dump(), work=work))
+    return replayable(service.transfer_idempotent(
+        session, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
+        currency=body.currency, description=body.description, key=idempotency_key))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from api.auth.models import User
 from api.core.errors import AppError, Forbidden, NotFound, Unprocessable
 from api.wallet.currencies import check_amount, check_currency
+from api.wallet.idempotency import StoredResponse, check_key, request_fingerprint, with_retry
 from api.wallet.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 SYSTEM_ACCOUNTS = {
@@ -39,6 +40,10 @@ _SQLSTATE_ERRORS = {
     "EHB11": ("invalid_amount", 422),
     "EHB12": ("unknown_account", 404),
     "EHB13": ("unbalanced_transaction", 422),
+    "EHB30": ("no_wallet", 422),
+    "EHB31": ("recipient_not_found", 404),
+    "EHB32": ("no_wallet", 422),
+    "EHB40": ("idempotency_key_reused", 422),
 }
 
 
@@ -148,6 +153,36 @@ def transfer(session: Session, *, from_user_id: int, to_user_id: int, amount: in
     return post(session, "transfer", [Posting(source.id, -amount), Posting(target.id, amount)],
                 description=description, initiated_by=initiated_by or from_user_id,
                 details={"from_user_id": from_user_id, "to_user_id": to_user_id})
+
+
+def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
+                        currency: str, description: str, key: str | None) -> StoredResponse:
+    """The API's transfer: validated here, then one call to `wallet_transfer` (idempotency key,
+    wallets, posting and stored response in one round trip), committed, retried on
+    serialization failures. A replay returns the first response."""
+    key = check_key(key)
+    check_amount(amount)
+    check_currency(currency)
+    if from_user_id == to_user_id:
+        raise Unprocessable("cannot transfer to yourself", code="transfer_to_self")
+    fingerprint = request_fingerprint("wallet.transfer", {
+        "to_user_id": to_user_id, "amount": amount, "currency": currency,
+        "description": description})
+
+    def unit() -> StoredResponse:
+        try:
+            result = session.execute(
+                text("SELECT wallet_transfer(:owner, :key, :hash, :src, :dst, :amount, :currency,"
+                     " :description)"),
+                {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
+                 "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
+                 "description": description}).scalar_one()
+        except DBAPIError as exc:
+            raise _refusal(exc) from None
+        session.commit()
+        return StoredResponse(result["status"], result["body"], result["replayed"])
+
+    return with_retry(session, unit)
 
 
 def reverse(session: Session, transaction_id: int, *, initiated_by: int | None,

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 from api.migrations.helpers import track_table, untrack_table
-from api.wallet.ledger_sql import APPEND_ONLY_TRIGGER, DROP_SQL, WALLET_POST_FUNCTION
+from api.wallet.ledger_sql import (APPEND_ONLY_TRIGGER, DROP_SQL, WALLET_POST_FUNCTION,
+                                    WALLET_TRANSFER_FUNCTION)
 
 TRACKED = {"wallet_accounts": True, "wallet_transactions": False, "wallet_entries": False,
            "idempotency_keys": False}  # table: has updated_at
@@ -88,6 +89,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_wallet_entries_transaction_id'), 'wallet_entries', ['transaction_id'], unique=False)
     op.execute(WALLET_POST_FUNCTION)
+    op.execute(WALLET_TRANSFER_FUNCTION)
     op.execute(APPEND_ONLY_TRIGGER)
     for table, has_updated_at in TRACKED.items():
         track_table(table, has_updated_at=has_updated_at)
