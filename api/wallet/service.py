@@ -28,6 +28,8 @@ SYSTEM_ACCOUNTS = {
     "payouts": True,
     "cold_storage": False,
     "adjustments": True,
+    # Wallet-funded payments: funds sit here between authorization and capture.
+    "wallet_clearing": False,
 }
 
 
