@@ -125,3 +125,20 @@ def test_verify_reports_first_broken_link(client, funded, auth_headers, make_use
     assert bad["ok"] is False and "deleted" in bad["first_broken"]["reason"]
     whole = client.get(f"{URL}/verify", headers=ah).json()
     assert whole["ok"] is False and len(whole["broken"]) >= 2
+
+
+def test_cli_ledger_verify_exit_codes(funded, database_url):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from api.cli import root
+
+    _, acc = funded(250)
+    result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
+    assert result.exit_code == 0, result.output
+    assert _json.loads(result.output)["ok"] is True
+    _tamper(database_url, "UPDATE wallet_entries SET hash = repeat('f', 64) WHERE account_id = %s", acc)
+    result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
+    assert result.exit_code == 1
+    assert _json.loads(result.output)["first_broken"]["account_id"] == acc
