@@ -189,3 +189,35 @@ def test_intent_creation_is_idempotent(client, funded, auth_headers, db):
     r = client.post(f"{P}/intents", headers=h, json={**body, "amount": 701})
     assert r.status_code == 422 and r.json()["error"]["code"] == "idempotency_key_reused"
     assert client.post(f"{P}/intents", headers=auth_headers(user), json=body).status_code == 400
+
+
+def test_concurrent_refunds_never_exceed_captured(app, funded, auth_headers, idem, db):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    payer, _ = funded(0)
+    seller, _ = funded(0, roles=["seller"])
+    with TestClient(app) as c:
+        hp = auth_headers(payer)
+        r = _pay(c, hp, idem, amount=10_000, currency="USD", payee_user_id=seller.id,
+                 payment_method_id=_card(c, hp), confirm=True)
+        iid = r.json()["id"]
+    codes, barrier = [], threading.Barrier(8)
+
+    def refund():
+        with TestClient(app) as c:
+            barrier.wait()
+            codes.append(c.post(f"{P}/intents/{iid}/refunds",
+                                headers={**auth_headers(seller), **idem()},
+                                json={"amount": 3_000}).status_code)
+
+    threads = [threading.Thread(target=refund) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    # Seller received 10000 - 320 = 9680: three refunds of 3000 fit, the rest are refused.
+    assert sorted(codes) == [201] * 3 + [422] * 5
+    refunded = db.execute(text("SELECT amount_refunded, (SELECT coalesce(sum(amount), 0) FROM "
+                               "payment_refunds WHERE intent_id = :i) FROM payment_intents "
+                               "WHERE id = :i"), {"i": iid}).one()
+    assert tuple(refunded) == (9_000, 9_000)
