@@ -173,9 +173,10 @@ def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int,
 
     def unit() -> StoredResponse:
         try:
-            result = session.execute(
-                text("SELECT wallet_transfer(:owner, :key, :hash, :src, :dst, :amount, :currency,"
-                     " :description)"),
+            # Driver-level call: this is the hot path, ORM statement handling adds nothing here.
+            result = session.connection().exec_driver_sql(
+                "SELECT wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
+                " %(amount)s, %(currency)s, %(description)s)",
                 {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
                  "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
                  "description": description}).scalar_one()
