@@ -108,8 +108,8 @@ def _action(session: Session, principal: Principal, intent_id: int, key: str | N
     def work():
         intent = service.load_intent(session, intent_id, viewer_id=principal.user_id,
                                      roles=principal.roles, lock=True)
-        result = act(intent)
-        return result if isinstance(result, tuple) else _outcome(session, intent)
+        result = act(intent)  # a (status, body) answer, or None to answer with the intent
+        return result if result is not None else _outcome(session, intent)
 
     return _idempotent(session, principal, key, f"payments.{name}:{intent_id}", payload, work)
 
@@ -130,15 +130,19 @@ def confirm(intent_id: int, body: ConfirmIn, session: SessionDep, principal: Pay
              summary="Capture an authorized payment, fully or partly")
 def capture(intent_id: int, body: CaptureIn, session: SessionDep, principal: Payer,
             idempotency_key: IdemKey = None):
-    return _action(session, principal, intent_id, idempotency_key, "capture", body.model_dump(),
-                   lambda intent: service.capture(session, intent, body.amount) and None)
+    def act(intent):
+        service.capture(session, intent, body.amount)
+
+    return _action(session, principal, intent_id, idempotency_key, "capture", body.model_dump(), act)
 
 
 @router.post("/intents/{intent_id}/cancel", response_model=IntentOut,
              summary="Cancel before capture (releases held funds)")
 def cancel(intent_id: int, session: SessionDep, principal: Payer, idempotency_key: IdemKey = None):
-    return _action(session, principal, intent_id, idempotency_key, "cancel", {},
-                   lambda intent: service.cancel(session, intent) and None)
+    def act(intent):
+        service.cancel(session, intent)
+
+    return _action(session, principal, intent_id, idempotency_key, "cancel", {}, act)
 
 
 @router.post("/intents/{intent_id}/refunds", status_code=201, response_model=RefundOut,
