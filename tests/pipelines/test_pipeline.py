@@ -35,12 +35,37 @@ def _checks(result) -> dict[tuple[str, str], object]:
     return out
 
 
+def _payments_through_services():
+    """Top-ups by card, one declined, one partly refunded (the simulator's mix is random)."""
+    from api.db import new_session
+    from api.payments import service as payments
+    from api.wallet import service as wallet
+    from tests.pipelines.conftest import new_user
+
+    user = new_user()
+    with new_session() as session:  # the services commit their own units of work
+        wallet.open_wallet(session, user.id, "EUR")
+        session.commit()
+        for number, amount, refund in (("4242424242424242", 12345, 2345),
+                                       ("4242424242424242", 999, None),
+                                       ("4000000000000002", 5000, None)):
+            card = payments.add_card(session, user.id, number, 12, 2030)
+            intent = payments.create_intent(session, user_id=user.id, amount=amount,
+                                            currency="EUR")
+            payments.confirm(session, intent, card.id)
+            session.commit()
+            if refund:
+                payments.refund(session, intent, refund, reason="test")
+                session.commit()
+
+
 @pytest.fixture(scope="module")
 def first_run(warehouse_dir, database_url):
     from api.db import new_session
     from api.simulator.engine import run
 
     run(days=21, users=25, seed=random.randrange(10**6, 10**7), session_factory=new_session)
+    _payments_through_services()
     result = _run(full=True)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
@@ -70,6 +95,33 @@ def test_marts_equal_independent_sql_over_postgres(first_run, database_url):
     assert got == [tuple(r) for r in expected]
     n_users = pg_exec(database_url, "SELECT count(*) FROM users")[0][0]
     assert query("SELECT count(*) FROM marts.dim_users") == [(n_users,)]
+
+
+def test_finance_marts_equal_postgres_to_the_cent(first_run, database_url):
+    from pipelines.snapshot import query
+
+    expected = pg_exec(database_url, """
+        SELECT (created_at AT TIME ZONE 'UTC')::date, currency, count(*),
+               count(*) FILTER (WHERE status = 'succeeded'),
+               count(*) FILTER (WHERE status = 'failed'),
+               coalesce(sum(amount_captured) FILTER (WHERE payee_user_id IS NULL), 0)::bigint,
+               coalesce(sum(amount_captured) FILTER (WHERE payee_user_id IS NOT NULL), 0)::bigint,
+               sum(amount_refunded)::bigint, sum(fee_amount)::bigint
+        FROM payment_intents GROUP BY 1, 2 ORDER BY 1, 2""")
+    assert sum(r[5] for r in expected) >= 12345 + 999 and sum(r[7] for r in expected) >= 2345
+    got = query("SELECT payment_date, currency, intents, succeeded, failed, topup_captured, "
+                "purchase_captured, refunded, fees FROM marts.fct_payments_daily ORDER BY 1, 2")
+    assert got == [tuple(r) for r in expected]
+    ledger = pg_exec(database_url, """
+        SELECT currency, sum(amount) FILTER (WHERE amount > 0)::bigint, count(DISTINCT transaction_id)
+        FROM wallet_entries GROUP BY 1 ORDER BY 1""")
+    assert query("SELECT currency, sum(volume)::bigint, sum(transactions)::bigint "
+                 "FROM marts.fct_ledger_daily GROUP BY 1 ORDER BY 1") == [tuple(r) for r in ledger]
+    assert query("SELECT count(*) FROM marts.wallet_balances WHERE NOT is_reconciled") == [(0,)]
+    checks = _checks(first_run)
+    assert checks[("raw/wallet_entries", "gx_suite")].passed  # sums to zero per transaction
+    assert checks[("raw/wallet_entries", "reconcile_daily")].passed
+    assert checks[("raw/payment_intents", "reconcile_daily")].passed
 
 
 def test_bad_row_quarantined_blocks_its_marts_until_fixed(first_run, database_url):
