@@ -4,7 +4,6 @@ DAGSTER_PG_URL is set, SQLite otherwise)."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,19 +31,17 @@ def dagster_home(data_dir: Path | None = None) -> Path:
     return home
 
 
-class _StepProgress(logging.Handler):
-    """Forwards Dagster's step events to a callback (the CLI's progress display)."""
+def _report_steps(instance, callback: Callable[[str, str], None]) -> None:
+    """Forward the run's step events to `callback` (the CLI's progress display)."""
+    store = instance.handle_new_event
 
-    def __init__(self, callback: Callable[[str, str], None]):
-        super().__init__()
-        self.callback = callback
+    def handle(event, *args, **kwargs):
+        result = store(event, *args, **kwargs)
+        if event.is_dagster_event and event.step_key:
+            callback(event.dagster_event.event_type_value, event.step_key)
+        return result
 
-    def emit(self, record: logging.LogRecord) -> None:
-        meta = getattr(record, "dagster_meta", None) or {}
-        event = meta.get("dagster_event")
-        step = meta.get("step_key")
-        if event is not None and step:
-            self.callback(event.event_type_value, step)
+    instance.handle_new_event = handle
 
 
 def run_pipeline(*, full: bool = False, instance=None,
@@ -59,21 +56,17 @@ def run_pipeline(*, full: bool = False, instance=None,
     if instance is None:
         dagster_home()
         instance = dg.DagsterInstance.get()
-    handler = None
-    if progress:
-        handler = _StepProgress(progress)
-        logging.getLogger("dagster").addHandler(handler)
-    try:
-        selection = None
-        if raw_tables is not None:
-            selection = [k for k in defs.resolve_all_asset_keys()
-                         if k.path[0] in ("staging", "intermediate", "marts")
-                         or (k.path[0] == "raw" and k.path[1] in raw_tables)]
-        return job.execute_in_process(instance=instance, raise_on_error=False,
-                                      asset_selection=selection)
-    finally:
-        if handler:
-            logging.getLogger("dagster").removeHandler(handler)
+    run_config = None
+    if progress:  # the progress display replaces Dagster's DEBUG console log
+        _report_steps(instance, progress)
+        run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    selection = None
+    if raw_tables is not None:
+        selection = [k for k in defs.resolve_all_asset_keys()
+                     if k.path[0] in ("staging", "intermediate", "marts")
+                     or (k.path[0] == "raw" and k.path[1] in raw_tables)]
+    return job.execute_in_process(instance=instance, raise_on_error=False,
+                                  asset_selection=selection, run_config=run_config)
 
 
 def serve_dagster_ui(host: str = "127.0.0.1", port: int | None = None) -> None:
