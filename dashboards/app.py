@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import dash
 import flask
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboards import downloads
 from dashboards import filters as flt

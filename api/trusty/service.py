@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth.models import User
-from api.core.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable, error_body
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable, error_body
 from api.trusty import fraud
 from api.trusty.models import (Approval, ApprovalRequest, FraudCase, FraudDecision,
                                MultisigPolicy, PolicyApprover)
