@@ -39,6 +39,20 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
                       f"{time.perf_counter() - started:.1f}s")
         raise typer.Exit(0 if result.success else 1)
 
+    @pipeline.command("serve")
+    def serve(interval: int = typer.Option(None, envvar="EHB_PIPELINE_INTERVAL",
+                                           help="seconds between incremental runs (900)")) -> None:
+        """Demo data if the database is empty, materialize everything, then keep it fresh."""
+        import time
+
+        from pipelines.run import bootstrap_demo, run_pipeline
+
+        bootstrap_demo(echo=lambda m: typer.echo(f"[pipeline] {m}"))
+        while True:
+            time.sleep(interval or 900)
+            result = run_pipeline()
+            typer.echo(f"[pipeline] incremental run {'ok' if result.success else 'FAILED'}")
+
     @pipeline.command("ui")
     def ui(host: str = "127.0.0.1", port: int = typer.Option(None)) -> None:
         """Serve the Dagster UI on the workspace (blocking)."""
