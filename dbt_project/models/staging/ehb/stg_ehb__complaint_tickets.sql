@@ -1,0 +1,20 @@
+select
+    id as ticket_id,
+    customer_id,
+    assignee_id,
+    category,
+    priority,
+    status,
+    escalation_level,
+    reopen_count,
+    created_at as opened_at,
+    first_response_due_at,
+    resolution_due_at,
+    first_responded_at,
+    first_response_breached_at,
+    resolution_breached_at,
+    resolved_at,
+    closed_at,
+    coalesce(resolved_at, closed_at) as done_at,
+    status in ('open', 'pending', 'reopened') as is_active
+from {{ source('ehb', 'complaint_tickets') }}

@@ -1,0 +1,156 @@
+"""`ehb bench ingest`: figures measured in one run on a table of N rows (default 5M).
+
+- full load (ADBC COPY BINARY -> Arrow -> DuckDB, with merge bookkeeping) vs the extraction
+  floor `COPY ... TO STDOUT (FORMAT BINARY)` of the same table, as a ratio;
+- peak RSS of the full load (in a child process, at N/5 and N rows: flat = bounded);
+- incremental run after 1% of rows changed, as % of the full-load time;
+- freshness: one operational write -> visible in the published snapshot through an
+  incremental pipeline run (ingest, validate, dbt build, publish).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pipelines.ingest import adbc_uri
+from pipelines.tables import Table
+
+BENCH_TABLE = Table("ehb_bench_rows", "bench")
+
+CREATE = """
+DROP TABLE IF EXISTS ehb_bench_rows;
+CREATE UNLOGGED TABLE ehb_bench_rows (
+    id bigint PRIMARY KEY, account_id bigint NOT NULL, amount bigint NOT NULL,
+    currency char(3) NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL);
+INSERT INTO ehb_bench_rows
+SELECT g, g % 50000, (g * 7919) % 100000 - 50000, 'EUR',
+       (ARRAY['transfer','topup','payment','refund'])[1 + g % 4],
+       now() - (g % 90) * interval '1 day' - (g % 86400) * interval '1 second',
+       now() - (g % 90) * interval '1 day' - (g % 86400) * interval '1 second'
+FROM generate_series(1::bigint, {rows}) g;
+CREATE INDEX ON ehb_bench_rows (updated_at);
+ANALYZE ehb_bench_rows;
+"""
+
+CHILD = """
+import json, resource, sys, time, duckdb
+from pipelines.bench import BENCH_TABLE
+from pipelines.ingest import ingest_table
+con = duckdb.connect(sys.argv[1])
+con.execute("SET preserve_insertion_order = false")
+con.execute("SET memory_limit = '512MB'")
+con.execute("SELECT 1").fetchall()
+import pyarrow, adbc_driver_postgresql.dbapi  # process warm-up (imports) outside the timing
+from pipelines.ingest import pg_connect
+pg_connect(sys.argv[2]).close()
+t = time.perf_counter()
+res = ingest_table(con, sys.argv[2], BENCH_TABLE, full_refresh=sys.argv[4] == "full",
+                   parallel=int(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": res.raw_rows,
+                  "written": res.rows_written, "mode": res.mode,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _psql(url: str, sql: str, params: dict | None = None) -> None:
+    import psycopg
+
+    with psycopg.connect(adbc_uri(url), autocommit=True) as conn:
+        conn.execute(sql.replace("{rows}", str(int(params["rows"]))) if params else sql)
+
+
+def copy_floor(url: str) -> tuple[float, str]:
+    """The extraction floor: psql streaming the binary COPY to /dev/null (psycopg if no psql)."""
+    import shutil
+
+    import psycopg
+
+    psql = shutil.which("psql")
+    if psql:
+        t = time.perf_counter()
+        with open("/dev/null", "wb") as sink:
+            subprocess.run([psql, adbc_uri(url), "-qc",
+                            "COPY ehb_bench_rows TO STDOUT (FORMAT BINARY)"],
+                           stdout=sink, check=True)
+        return time.perf_counter() - t, "psql"
+    t = time.perf_counter()
+    with psycopg.connect(adbc_uri(url)) as conn, conn.cursor() as cur:
+        with cur.copy("COPY ehb_bench_rows TO STDOUT (FORMAT BINARY)") as copy:
+            for _ in copy:
+                pass
+    return time.perf_counter() - t, "psycopg"
+
+
+def child_load(db: Path, url: str, parallel: int, mode: str = "full") -> dict:
+    """One ingestion in a fresh process: its own peak RSS, no warm caches of ours."""
+    out = subprocess.run([sys.executable, "-c", CHILD, str(db), url, str(parallel), mode],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
+    figures: dict = {"rows": rows, "parallel": parallel}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        small = max(rows // 5, 1)
+        echo(f"creating ehb_bench_rows with {small:,} rows ...")
+        _psql(url, CREATE, {"rows": small})
+        figures["peak_rss_mb_at_fifth"] = round(child_load(db, url, parallel)["peak_rss_mb"])
+        echo(f"creating ehb_bench_rows with {rows:,} rows ...")
+        _psql(url, CREATE, {"rows": rows})
+        floor, tool = copy_floor(url)
+        figures["copy_binary_s"], figures["copy_binary_via"] = round(floor, 2), tool
+        echo(f"COPY TO STDOUT (FORMAT BINARY): {figures['copy_binary_s']} s; full load ...")
+        db.unlink(missing_ok=True)
+        full = child_load(db, url, parallel)
+        assert full["rows"] == rows, full
+        figures["full_load_s"] = round(full["seconds"], 2)
+        figures["peak_rss_mb"] = round(full["peak_rss_mb"])
+        figures["full_vs_copy_ratio"] = round(figures["copy_binary_s"] / full["seconds"], 2)
+        echo(f"full load {figures['full_load_s']} s; changing 1% of rows ...")
+        _psql(url, "UPDATE ehb_bench_rows SET amount = amount + 1, updated_at = now() "
+                   "WHERE id % 100 = 0")
+        inc = child_load(db, url, parallel, "incremental")
+        assert inc["mode"] == "incremental" and inc["rows"] == rows, inc
+        figures["incremental_s"] = round(inc["seconds"], 2)
+        figures["incremental_rows_written"] = inc["written"]
+        figures["incremental_pct_of_full"] = round(
+            100 * figures["incremental_s"] / figures["full_load_s"], 1)
+    _psql(url, "DROP TABLE IF EXISTS ehb_bench_rows")
+    return figures
+
+
+def freshness(url: str, echo) -> dict:
+    """One write through the auth service, then incremental runs until it is in the snapshot."""
+    import uuid
+
+    import dagster as dg
+
+    from api.auth.service import create_user
+    from api.db import session_scope
+    from pipelines.run import run_pipeline
+    from pipelines.snapshot import SnapshotMissing, query
+
+    instance = dg.DagsterInstance.ephemeral()
+    t = time.perf_counter()
+    run_pipeline(instance=instance)  # warm: definitions loaded, warehouse current
+    warm = time.perf_counter() - t
+    email = f"fresh-{uuid.uuid4().hex[:10]}@example.com"
+    with session_scope() as session:
+        user_id = create_user(session, email, "correct horse battery staple").id
+    written = time.perf_counter()
+    run_pipeline(instance=instance)
+    try:
+        seen = query("SELECT count(*) FROM marts.dim_users WHERE user_id = ?", [user_id])[0][0]
+    except SnapshotMissing:
+        seen = 0
+    elapsed = time.perf_counter() - written
+    echo(f"freshness: write -> snapshot {elapsed:.1f} s (visible={bool(seen)})")
+    return {"freshness_s": round(elapsed, 1), "freshness_visible": bool(seen),
+            "first_run_s_incl_load": round(warm, 1)}
