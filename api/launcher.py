@@ -88,12 +88,15 @@ def platform_services(workers: int) -> list[ServiceProcess]:
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     from api.jobs.launcher import worker_service
     from dashboards.launcher import dash_service
+    from pipelines.launcher import dagster_service, pipeline_service
 
     return [
         ServiceProcess("API gateway", _uvicorn_argv(settings.api_host, settings.api_port, workers),
                        f"{api_url}/docs", f"{api_url}/health", _prepare_metrics_dir(workers)),
         worker_service(),
         dash_service(),
+        pipeline_service(),
+        dagster_service(),
     ]
 
 
