@@ -1,0 +1,98 @@
+"""Test helpers shared by the goseller, affiliates and franchises tests: shops, products and
+orders driven through the API (and the payment callback service function, which is what the
+payments side calls once an intent succeeds)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from api.db import session_scope
+from api.goseller import orders
+from api.goseller.models import Order
+
+ADDRESS = {"name": "Ada Buyer", "line1": "Main St 1", "city": "Berlin", "region": "BE",
+           "postal_code": "10115", "country": "DE"}
+
+
+@dataclass
+class Actor:
+    user: object
+    headers: dict
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+
+@dataclass
+class Shop(Actor):
+    seller_id: int = 0
+
+
+class Market:
+    def __init__(self, client, make_user, auth_headers):
+        self.client, self.make_user, self.auth_headers = client, make_user, auth_headers
+        self.admin = self.actor("admin")
+        self.support = self.actor("support")
+
+    def actor(self, *roles: str) -> Actor:
+        user, _ = self.make_user(roles=list(roles) or ["customer"])
+        return Actor(user, self.auth_headers(user))
+
+    def shop(self, verified: bool = True) -> Shop:
+        owner = self.actor("seller")
+        r = self.client.post("/api/v1/goseller/sellers", headers=owner.headers,
+                             json={"shop_name": f"shop {uuid.uuid4().hex[:6]}"})
+        assert r.status_code == 201, r.text
+        shop = Shop(owner.user, owner.headers, r.json()["id"])
+        if verified:
+            r = self.client.post(f"/api/v1/goseller/sellers/{shop.seller_id}/status",
+                                 headers=self.support.headers, json={"status": "verified"})
+            assert r.status_code == 200, r.text
+        return shop
+
+    def product(self, shop: Shop, **fields) -> dict:
+        body = {"sku": f"SKU-{uuid.uuid4().hex[:8]}", "title": "Blue mug", "category": "home",
+                "price_minor": 1250, "currency": "EUR", "stock": 10} | fields
+        r = self.client.post("/api/v1/goseller/products", headers=shop.headers, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def cart(self, buyer: Actor, product_id: int, qty: int) -> dict:
+        r = self.client.put("/api/v1/goseller/cart/items", headers=buyer.headers,
+                            json={"product_id": product_id, "qty": qty})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def place(self, buyer: Actor, order_id: int, **address) -> dict:
+        r = self.client.post(f"/api/v1/goseller/orders/{order_id}/place", headers=buyer.headers,
+                             json={"address": ADDRESS | address})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def mark_paid(self, order_id: int, at: datetime | None = None) -> None:
+        with session_scope() as s:
+            order = s.get(Order, order_id)
+            total, currency = order.subtotal_minor, order.currency
+        with session_scope() as s:
+            orders.mark_paid(s, order_id, f"test-intent-{order_id}", total, currency, now=at)
+
+    def deliver(self, shop: Shop, order_id: int, at: datetime | None = None) -> None:
+        r = self.client.post(f"/api/v1/goseller/seller/orders/{order_id}/fulfill",
+                             headers=shop.headers)
+        assert r.status_code == 200, r.text
+        with session_scope() as s:
+            orders.deliver_order(s, shop.id, order_id, now=at or datetime.now(UTC))
+
+    def buy(self, buyer: Actor, shop: Shop, product: dict, qty: int = 1, *, paid: bool = True,
+            delivered_at: datetime | None = None, paid_at: datetime | None = None,
+            **address) -> int:
+        order = self.cart(buyer, product["id"], qty)
+        self.place(buyer, order["id"], **address)
+        if paid or delivered_at:
+            self.mark_paid(order["id"], at=paid_at)
+        if delivered_at:
+            self.deliver(shop, order["id"], at=delivered_at)
+        return order["id"]
