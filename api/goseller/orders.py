@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,10 @@ def set_cart_item(session: Session, buyer_id: int, product_id: int, qty: int) ->
     session.execute(pg_insert(Order).values(buyer_id=buyer_id, seller_id=seller.id,
                                             status="cart")
                     .on_conflict_do_nothing(index_elements=["buyer_id", "seller_id"],
-                                            index_where=Order.status == "cart"))
+                                            # literal: a bound parameter here stops
+                                            # PostgreSQL matching the partial index once
+                                            # psycopg prepares the statement
+                                            index_where=text("status = 'cart'")))
     cart = session.scalar(select(Order).where(Order.buyer_id == buyer_id,
                                               Order.seller_id == seller.id,
                                               Order.status == "cart").with_for_update())
