@@ -3,9 +3,9 @@ conversions and commissions; support approves affiliates and manages commission 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.affiliates import service
 from api.affiliates.permissions import MANAGE, SELF
@@ -16,6 +16,9 @@ from api.auth.dependencies import CurrentUser, Principal, require
 from api.deps import SessionDep
 
 router = APIRouter(prefix="/affiliates", tags=["affiliates"])
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
+Id = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 Me = Annotated[Principal, Depends(require(SELF))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]
@@ -56,7 +59,8 @@ def conversions(principal: Me, session: SessionDep, limit: Limit = 50, offset: O
 
 
 @router.get("/me/commissions", response_model=list[CommissionOut], summary="My commissions")
-def commissions(principal: Me, session: SessionDep, status: str | None = None,
+def commissions(principal: Me, session: SessionDep,
+                status: Literal["pending", "approved", "reversed", "paid"] | None = None,
                 limit: Limit = 50, offset: Offset = 0):
     return service.my_commissions(session, principal.user_id, status, limit, offset)
 
@@ -68,14 +72,15 @@ def touch(body: TouchIn, principal: CurrentUser, session: SessionDep):
 
 
 @router.get("", response_model=list[AffiliateOut], summary="All affiliates (support)")
-def list_affiliates(principal: Manager, session: SessionDep, status: str | None = None,
+def list_affiliates(principal: Manager, session: SessionDep,
+                    status: Literal["pending", "approved", "rejected", "suspended"] | None = None,
                     limit: Limit = 50, offset: Offset = 0):
     return [_out(a) for a in service.list_affiliates(session, status, limit, offset)]
 
 
 @router.post("/{affiliate_id}/status", response_model=AffiliateOut,
              summary="Approve, reject or suspend an affiliate (support)")
-def set_status(affiliate_id: int, body: AffiliateStatusIn, principal: Manager,
+def set_status(affiliate_id: Id, body: AffiliateStatusIn, principal: Manager,
                session: SessionDep):
     return _out(service.set_affiliate_status(session, affiliate_id, body.status,
                                              principal.user_id, body.reason))
@@ -94,7 +99,7 @@ def create_rule(body: RuleIn, principal: Manager, session: SessionDep):
 
 @router.post("/rules/{rule_id}/active", response_model=RuleOut,
              summary="Enable or disable a rule")
-def rule_active(rule_id: int, body: RuleActiveIn, principal: Manager, session: SessionDep):
+def rule_active(rule_id: Id, body: RuleActiveIn, principal: Manager, session: SessionDep):
     return service.set_rule_active(session, rule_id, body.active)
 
 

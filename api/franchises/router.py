@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 
 from api.auth.dependencies import Principal, require
@@ -18,6 +18,9 @@ from api.franchises.schemas import (FranchiseIn, FranchiseOut, FranchisePatch, S
                                     StatementOut, TerritoryIn, TerritoryOut)
 
 router = APIRouter(prefix="/franchises", tags=["franchises"])
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
+Id = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 Me = Annotated[Principal, Depends(require(SELF))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]
@@ -58,7 +61,7 @@ def my_statements(principal: Me, session: SessionDep):
 
 @router.get("/me/statements/{settlement_id}", response_model=StatementOut,
             summary="One of my statements with its order lines")
-def my_statement(settlement_id: int, principal: Me, session: SessionDep):
+def my_statement(settlement_id: Id, principal: Me, session: SessionDep):
     return _statement_out(session, service.own_statement(session, principal.user_id,
                                                          settlement_id), True)
 
@@ -77,20 +80,20 @@ def list_all(principal: Manager, session: SessionDep):
 
 @router.patch("/{franchise_id}", response_model=FranchiseOut,
               summary="Suspend or change a franchise's revenue share")
-def update(franchise_id: int, body: FranchisePatch, principal: Manager, session: SessionDep):
+def update(franchise_id: Id, body: FranchisePatch, principal: Manager, session: SessionDep):
     return service.update_franchise(session, franchise_id, body.model_dump(exclude_unset=True))
 
 
 @router.post("/{franchise_id}/territories", response_model=TerritoryOut, status_code=201,
              summary="Add a territory (409 if an exclusive postal code is taken)")
-def add_territory(franchise_id: int, body: TerritoryIn, principal: Manager, session: SessionDep):
+def add_territory(franchise_id: Id, body: TerritoryIn, principal: Manager, session: SessionDep):
     territory = service.add_territory(session, franchise_id, **body.model_dump())
     return _territory_out(session, territory)
 
 
 @router.get("/{franchise_id}/territories", response_model=list[TerritoryOut],
             summary="Territories of a franchise")
-def territories(franchise_id: int, principal: Manager, session: SessionDep):
+def territories(franchise_id: Id, principal: Manager, session: SessionDep):
     if session.get(Franchise, franchise_id) is None:
         raise NotFound(f"franchise {franchise_id} not found")
     return [_territory_out(session, t) for t in service.territories_of(session, [franchise_id])]

@@ -18,7 +18,7 @@ class Strict(BaseModel):
 
 
 class FranchiseIn(Strict):
-    owner_user_id: int = Field(gt=0)
+    owner_user_id: int = Field(gt=0, le=2**63 - 1)
     name: Name
     share_basis: Literal["gross", "net"]
     share_bps: int = Field(ge=0, le=10_000)

@@ -16,7 +16,7 @@ from api.core.errors import Conflict, NotFound, Unprocessable
 from api.goseller import events, money
 from api.goseller.config import goseller_settings
 from api.goseller.models import Order, OrderItem, Payout, Product, Seller
-from api.goseller.service import active_seller, utcnow
+from api.goseller.service import active_seller, seller_of_user, utcnow
 
 log = logging.getLogger("ehb.goseller")
 
@@ -338,8 +338,6 @@ def run_payouts(session: Session, now: datetime | None = None, limit: int = 500)
 
 
 def list_seller_payouts(session: Session, user_id: int, limit: int, offset: int) -> list[Payout]:
-    from api.goseller.service import seller_of_user
-
     seller = seller_of_user(session, user_id)
     return list(session.scalars(select(Payout).where(Payout.seller_id == seller.id)
                                 .order_by(Payout.id.desc()).limit(limit).offset(offset)))

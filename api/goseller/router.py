@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from api.auth.dependencies import CurrentUser, Principal, require
@@ -18,9 +18,14 @@ from api.goseller.schemas import (CartItemIn, OrderOut, PayoutOut, PayoutRunOut,
 
 router = APIRouter(prefix="/goseller", tags=["goseller"])
 
+MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
+Id = Annotated[int, Path(gt=0, le=MAX_ID)]
+
 Seller_ = Annotated[Principal, Depends(require(SELL))]
 Verifier = Annotated[Principal, Depends(require(VERIFY))]
 Operator = Annotated[Principal, Depends(require(OPERATE))]
+OrderStatus = Literal["cart", "placed", "paid", "fulfilled", "delivered", "canceled",
+                      "returned"]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
@@ -44,14 +49,15 @@ def my_shop(principal: Seller_, session: SessionDep):
 
 
 @router.get("/sellers", response_model=list[SellerOut], summary="All shops (support)")
-def list_sellers(principal: Verifier, session: SessionDep, status: str | None = None,
+def list_sellers(principal: Verifier, session: SessionDep,
+                 status: Literal["pending", "verified", "suspended"] | None = None,
                  limit: Limit = 50, offset: Offset = 0):
     return service.list_sellers(session, status, limit, offset)
 
 
 @router.post("/sellers/{seller_id}/status", response_model=SellerOut,
              summary="Verify or suspend a shop (support)")
-def set_seller_status(seller_id: int, body: SellerStatusIn, principal: Verifier,
+def set_seller_status(seller_id: Id, body: SellerStatusIn, principal: Verifier,
                       session: SessionDep):
     return service.set_seller_status(session, seller_id, body.status, principal.user_id,
                                      body.reason)
@@ -66,7 +72,7 @@ def create_product(body: ProductIn, principal: Seller_, session: SessionDep):
 
 @router.patch("/products/{product_id}", response_model=ProductOut,
               summary="Change one of my products")
-def update_product(product_id: int, body: ProductPatch, principal: Seller_, session: SessionDep):
+def update_product(product_id: Id, body: ProductPatch, principal: Seller_, session: SessionDep):
     return service.update_product(session, principal.user_id, product_id,
                                   body.model_dump(exclude_unset=True))
 
@@ -80,10 +86,10 @@ def my_products(principal: Seller_, session: SessionDep, limit: Limit = 50, offs
 def search(principal: CurrentUser, session: SessionDep,
            q: Annotated[str | None, Query(max_length=100)] = None,
            category: Annotated[str | None, Query(max_length=64)] = None,
-           seller_id: int | None = None,
+           seller_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
            currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
-           min_price: Annotated[int | None, Query(ge=0)] = None,
-           max_price: Annotated[int | None, Query(ge=0)] = None,
+           min_price: Annotated[int | None, Query(ge=0, le=10**15)] = None,
+           max_price: Annotated[int | None, Query(ge=0, le=10**15)] = None,
            in_stock: bool = False, sort: str = "newest", limit: Limit = 20, offset: Offset = 0):
     return service.search_products(session, q=q, category=category and category.lower(),
                                    seller_id=seller_id, currency=currency, min_price=min_price,
@@ -92,7 +98,7 @@ def search(principal: CurrentUser, session: SessionDep,
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, summary="One product")
-def product(product_id: int, principal: CurrentUser, session: SessionDep):
+def product(product_id: Id, principal: CurrentUser, session: SessionDep):
     return service.public_product(session, product_id)
 
 
@@ -105,39 +111,39 @@ def set_cart_item(body: CartItemIn, principal: CurrentUser, session: SessionDep)
 
 
 @router.get("/orders", response_model=list[OrderOut], summary="My orders and carts")
-def my_orders(principal: CurrentUser, session: SessionDep, status: str | None = None,
+def my_orders(principal: CurrentUser, session: SessionDep, status: OrderStatus | None = None,
               limit: Limit = 50, offset: Offset = 0):
     return [_order_out(session, o)
             for o in orders.list_buyer_orders(session, principal.user_id, status, limit, offset)]
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="One of my orders")
-def my_order(order_id: int, principal: CurrentUser, session: SessionDep):
+def my_order(order_id: Id, principal: CurrentUser, session: SessionDep):
     return _order_out(session, orders.get_buyer_order(session, principal.user_id, order_id))
 
 
 @router.post("/orders/{order_id}/place", response_model=OrderOut,
              summary="Place my cart: reserves stock")
-def place(order_id: int, body: PlaceIn, principal: CurrentUser, session: SessionDep):
+def place(order_id: Id, body: PlaceIn, principal: CurrentUser, session: SessionDep):
     address = orders.Address(**body.address.model_dump())
     return _order_out(session, orders.place_order(session, principal.user_id, order_id, address))
 
 
 @router.post("/orders/{order_id}/pay", response_model=OrderOut, summary="Pay a placed order")
-def pay(order_id: int, principal: CurrentUser, session: SessionDep):
+def pay(order_id: Id, principal: CurrentUser, session: SessionDep):
     return _order_out(session, orders.pay_order(session, principal.user_id, order_id))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut,
              summary="Cancel my order (before fulfilment): releases stock, refunds")
-def cancel(order_id: int, body: ReasonIn, principal: CurrentUser, session: SessionDep):
+def cancel(order_id: Id, body: ReasonIn, principal: CurrentUser, session: SessionDep):
     return _order_out(session, orders.cancel_by_buyer(session, principal.user_id, order_id,
                                                       body.reason))
 
 
 @router.post("/orders/{order_id}/return", response_model=OrderOut,
              summary="Return a delivered order within the return window: refunds")
-def return_(order_id: int, body: ReasonIn, principal: CurrentUser, session: SessionDep):
+def return_(order_id: Id, body: ReasonIn, principal: CurrentUser, session: SessionDep):
     return _order_out(session, orders.return_order(session, principal.user_id, order_id,
                                                    body.reason))
 
@@ -145,32 +151,32 @@ def return_(order_id: int, body: ReasonIn, principal: CurrentUser, session: Sess
 # ---- seller's orders -----------------------------------------------------------------------
 
 @router.get("/seller/orders", response_model=list[OrderOut], summary="Orders of my shop")
-def shop_orders(principal: Seller_, session: SessionDep, status: str | None = None,
+def shop_orders(principal: Seller_, session: SessionDep, status: OrderStatus | None = None,
                 limit: Limit = 50, offset: Offset = 0):
     return [_order_out(session, o)
             for o in orders.list_seller_orders(session, principal.user_id, status, limit, offset)]
 
 
 @router.get("/seller/orders/{order_id}", response_model=OrderOut, summary="One order of my shop")
-def shop_order(order_id: int, principal: Seller_, session: SessionDep):
+def shop_order(order_id: Id, principal: Seller_, session: SessionDep):
     return _order_out(session, orders.get_seller_order(session, principal.user_id, order_id))
 
 
 @router.post("/seller/orders/{order_id}/fulfill", response_model=OrderOut,
              summary="Mark a paid order shipped")
-def fulfill(order_id: int, principal: Seller_, session: SessionDep):
+def fulfill(order_id: Id, principal: Seller_, session: SessionDep):
     return _order_out(session, orders.fulfill_order(session, principal.user_id, order_id))
 
 
 @router.post("/seller/orders/{order_id}/deliver", response_model=OrderOut,
              summary="Mark a shipped order delivered: starts the return window")
-def deliver(order_id: int, principal: Seller_, session: SessionDep):
+def deliver(order_id: Id, principal: Seller_, session: SessionDep):
     return _order_out(session, orders.deliver_order(session, principal.user_id, order_id))
 
 
 @router.post("/seller/orders/{order_id}/cancel", response_model=OrderOut,
              summary="Cancel an order of my shop (reason required)")
-def shop_cancel(order_id: int, body: ReasonIn, principal: Seller_, session: SessionDep):
+def shop_cancel(order_id: Id, body: ReasonIn, principal: Seller_, session: SessionDep):
     return _order_out(session, orders.cancel_by_seller(session, principal.user_id, order_id,
                                                        body.reason))
 

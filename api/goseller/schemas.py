@@ -84,7 +84,7 @@ class ProductPage(BaseModel):
 
 
 class CartItemIn(Strict):
-    product_id: int = Field(gt=0)
+    product_id: int = Field(gt=0, le=2**63 - 1)
     qty: int = Field(ge=0, le=10_000)
 
 

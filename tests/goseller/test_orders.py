@@ -200,3 +200,16 @@ def test_payment_callback_checks_amount_and_is_idempotent(market):
         assert (again.status, again.paid_at) == ("paid", paid_at)
     with session_scope() as s, pytest.raises(Conflict):
         orders.mark_paid(s, order_id, "intent-2", 600, "EUR")
+
+
+def test_out_of_range_ids_and_filters_are_422_not_500(client, market):
+    buyer = market.actor()
+    huge = 2**63
+    for path in (f"{API}/orders/{huge}", f"{API}/products/{huge}", f"{API}/orders/0",
+                 f"{API}/orders?status=lost", f"{API}/products?min_price={10**20}",
+                 f"{API}/products?seller_id={huge}"):
+        assert client.get(path, headers=buyer.headers).status_code == 422, path
+    r = client.put(f"{API}/cart/items", headers=buyer.headers,
+                   json={"product_id": huge, "qty": 1})
+    assert r.status_code == 422
+    assert client.get(f"{API}/orders/{huge - 1}", headers=buyer.headers).status_code == 404
