@@ -86,9 +86,12 @@ def _wait_healthy(url: str, timeout: float, proc: subprocess.Popen) -> float:
 def platform_services(workers: int) -> list[ServiceProcess]:
     settings = get_settings()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
+    from api.jobs.launcher import worker_service
+
     return [
         ServiceProcess("API gateway", _uvicorn_argv(settings.api_host, settings.api_port, workers),
                        f"{api_url}/docs", f"{api_url}/health", _prepare_metrics_dir(workers)),
+        worker_service(),
     ]
 
 

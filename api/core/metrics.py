@@ -27,6 +27,19 @@ DB_POOL = Gauge("ehb_db_pool_connections", "SQLAlchemy pool connections", ["stat
                 multiprocess_mode="livesum")
 
 
+_STATE_COLLECTORS: list = []
+
+
+def register_state_collector(collector) -> None:
+    """A collector computed on scrape from shared state (the database), so it is correct
+    whatever the number of worker processes."""
+    from prometheus_client import REGISTRY
+
+    _STATE_COLLECTORS.append(collector)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        REGISTRY.register(collector)
+
+
 def _sample_pool() -> None:
     from api.db import get_engine
 
@@ -42,5 +55,9 @@ def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        # Collectors that read current state (e.g. job queue counts) are registered on the
+        # default registry; with several workers they join the aggregated one on each scrape.
+        for collector in _STATE_COLLECTORS:
+            registry.register(collector)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

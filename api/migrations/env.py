@@ -13,9 +13,16 @@ import_all_models()
 config = context.config
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    # procrastinate's tables come from its own SQL (revision 0700_jobs), not from models:
+    # autogenerate must not propose dropping them.
+    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+
+
 def run_migrations_offline() -> None:
     context.configure(url=get_settings().sqlalchemy_url, target_metadata=Base.metadata,
-                      literal_binds=True, compare_type=True)
+                      literal_binds=True, compare_type=True,
+                      include_name=_include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -32,7 +39,8 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
+                      include_name=_include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,2 @@
+"""EHB-COMPLAINTS: support tickets, replies and internal notes, SLA tracking and escalation,
+CSAT feedback."""
