@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+from api.validation import Currency, MinorUnits, clean_text
+
+Reason = clean_text(max_length=500)
 
 
 class Strict(BaseModel):
@@ -55,9 +57,9 @@ class ReferralOut(BaseModel):
 class RuleIn(Strict):
     category: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                                min_length=1, max_length=64)] = "*"
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    min_monthly_volume_minor: int = Field(0, ge=0, le=10**15)
-    rate_bps: int = Field(ge=0, le=10_000)
+    currency: Currency
+    min_monthly_volume_minor: MinorUnits = 0
+    rate_bps: int = Field(strict=True, ge=0, le=10_000)
 
 
 class RuleActiveIn(Strict):

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.goseller.address import normalize_country, normalize_postal_code
+from api.validation import clean_text
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Name = clean_text(max_length=120)
+Place = clean_text(max_length=120)
 
 
 class Strict(BaseModel):
@@ -21,7 +22,7 @@ class FranchiseIn(Strict):
     owner_user_id: int = Field(gt=0, le=2**63 - 1)
     name: Name
     share_basis: Literal["gross", "net"]
-    share_bps: int = Field(ge=0, le=10_000)
+    share_bps: int = Field(strict=True, ge=0, le=10_000)
 
 
 class FranchisePatch(Strict):

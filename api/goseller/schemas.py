@@ -8,15 +8,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.goseller.address import normalize_country, normalize_postal_code
+from api.validation import Currency, PositiveMinorUnits, clean_text
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# Free text goes through the shared validator: markup stripped, length checked on the rest.
+Text = clean_text(max_length=200)
+Reason = clean_text(max_length=500)
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                        pattern=r"^[A-Za-z0-9._-]+$")]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
                                             max_length=64)]
-Money = Annotated[int, Field(gt=0, le=10**12)]
-Stock = Annotated[int, Field(ge=0, le=10**9)]
+Money = PositiveMinorUnits
+Stock = Annotated[int, Field(strict=True, ge=0, le=10**9)]
 
 
 class Strict(BaseModel):
@@ -29,7 +31,7 @@ class SellerIn(Strict):
 
 class SellerStatusIn(Strict):
     status: Literal["verified", "suspended"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    reason: Reason | None = None
 
 
 class SellerOut(BaseModel):
@@ -85,14 +87,14 @@ class ProductPage(BaseModel):
 
 class CartItemIn(Strict):
     product_id: int = Field(gt=0, le=2**63 - 1)
-    qty: int = Field(ge=0, le=10_000)
+    qty: int = Field(strict=True, ge=0, le=10_000)
 
 
 class AddressIn(Strict):
     name: Text
     line1: Text
     city: Text
-    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    region: clean_text(max_length=120) | None = None
     postal_code: Annotated[str, AfterValidator(normalize_postal_code)]
     country: Annotated[str, AfterValidator(normalize_country)]
 
@@ -102,7 +104,7 @@ class PlaceIn(Strict):
 
 
 class ReasonIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    reason: Reason | None = None
 
 
 class ItemOut(BaseModel):

@@ -61,12 +61,16 @@ def test_product_sku_unique_per_seller_and_bad_input_writes_nothing(client, mark
     good = {"sku": "OK-1", "title": "t", "category": "home", "price_minor": 100,
             "currency": "EUR", "stock": 1}
     for bad in ({"price_minor": 0}, {"price_minor": -5}, {"price_minor": 12.5},
-                {"currency": "eur"}, {"currency": "EURO"}, {"stock": -1}, {"sku": "has space"},
-                {"title": ""}, {"extra": 1}):
+                {"price_minor": "100"}, {"currency": "ABC"}, {"currency": "EURO"},
+                {"stock": -1}, {"stock": 1.0}, {"sku": "has space"}, {"title": ""},
+                {"title": "<script>alert(1)</script>"}, {"extra": 1}):
         r = client.post(f"{API}/products", headers=a.headers, json=good | bad)
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["error"]["code"] == "validation_error"
     assert db.scalar(select(func.count()).select_from(Product)) == before
+    # Markup is stripped from free text; currency codes are normalized.
+    made = market.product(a, title="<b>Big</b> mug<script>x()</script>", currency="usd")
+    assert (made["title"], made["currency"]) == ("Big mug", "USD")
 
 
 def test_seller_changes_only_own_products(client, market):
