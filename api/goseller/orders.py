@@ -67,6 +67,16 @@ def set_cart_item(session: Session, buyer_id: int, product_id: int, qty: int) ->
         raise Unprocessable("qty cannot be negative", code="bad_qty")
     row = session.execute(select(Product, Seller).join(Seller, Seller.id == Product.seller_id)
                           .where(Product.id == product_id)).first()
+    if qty == 0 and row is not None:  # removing works even for a product no longer sold
+        cart = session.scalar(select(Order).where(
+            Order.buyer_id == buyer_id, Order.seller_id == row.Seller.id,
+            Order.status == "cart").with_for_update())
+        if cart is None:
+            raise NotFound("no cart with this product's seller", code="cart_not_found")
+        session.execute(delete(OrderItem).where(OrderItem.order_id == cart.id,
+                                                OrderItem.product_id == product_id))
+        session.commit()
+        return cart
     if row is None or not row.Product.active or row.Seller.status != "verified":
         raise NotFound(f"product {product_id} not found")
     product, seller = row
@@ -85,22 +95,18 @@ def set_cart_item(session: Session, buyer_id: int, product_id: int, qty: int) ->
     cart = session.scalar(select(Order).where(Order.buyer_id == buyer_id,
                                               Order.seller_id == seller.id,
                                               Order.status == "cart").with_for_update())
-    if qty == 0:
-        session.execute(delete(OrderItem).where(OrderItem.order_id == cart.id,
-                                                OrderItem.product_id == product_id))
-    else:
-        other = session.scalar(select(Product.currency).join(OrderItem,
-                                                             OrderItem.product_id == Product.id)
-                               .where(OrderItem.order_id == cart.id,
-                                      Product.currency != product.currency).limit(1))
-        if other:
-            raise Unprocessable(f"your cart with this seller is in {other}; this product is "
-                                f"in {product.currency}", code="currency_mismatch")
-        session.execute(pg_insert(OrderItem).values(order_id=cart.id, product_id=product_id,
-                                                    qty=qty)
-                        .on_conflict_do_update(index_elements=["order_id", "product_id"],
-                                               set_={"qty": qty}))
-        cart.currency = product.currency
+    other = session.scalar(select(Product.currency).join(OrderItem,
+                                                         OrderItem.product_id == Product.id)
+                           .where(OrderItem.order_id == cart.id,
+                                  Product.currency != product.currency).limit(1))
+    if other:
+        raise Unprocessable(f"your cart with this seller is in {other}; this product is "
+                            f"in {product.currency}", code="currency_mismatch")
+    session.execute(pg_insert(OrderItem).values(order_id=cart.id, product_id=product_id,
+                                                qty=qty)
+                    .on_conflict_do_update(index_elements=["order_id", "product_id"],
+                                           set_={"qty": qty}))
+    cart.currency = product.currency
     session.commit()
     return cart
 
@@ -146,7 +152,7 @@ def place_order(session: Session, buyer_id: int, order_id: int, address: Address
         ).first()
         if row is None:
             session.rollback()
-            raise Conflict(f"not enough stock for product {item.product_id}",
+            raise Conflict(f"product {item.product_id} is out of stock or no longer sold",
                            code="insufficient_stock", details={"product_id": item.product_id})
         item.unit_price_minor, item.currency, item.category, item.title = row
         currencies.add(row.currency)

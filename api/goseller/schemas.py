@@ -127,7 +127,10 @@ class OrderOut(BaseModel):
     platform_fee_minor: int
     refunded_minor: int
     refund_status: str
+    ship_name: str | None
+    ship_line1: str | None
     ship_city: str | None
+    ship_region: str | None
     ship_postal_code: str | None
     ship_country: str | None
     placed_at: datetime | None

@@ -213,3 +213,19 @@ def test_out_of_range_ids_and_filters_are_422_not_500(client, market):
                    json={"product_id": huge, "qty": 1})
     assert r.status_code == 422
     assert client.get(f"{API}/orders/{huge - 1}", headers=buyer.headers).status_code == 404
+
+
+def test_product_withdrawn_after_carting_cannot_be_placed_but_can_be_removed(client, market):
+    shop = market.shop()
+    buyer = market.actor()
+    product = market.product(shop, stock=5)
+    cart = market.cart(buyer, product["id"], 1)
+    client.patch(f"{API}/products/{product['id']}", headers=shop.headers, json={"active": False})
+    r = client.post(f"{API}/orders/{cart['id']}/place", headers=buyer.headers,
+                    json={"address": {"name": "a", "line1": "b", "city": "c",
+                                      "postal_code": "10115", "country": "DE"}})
+    assert r.status_code == 409 and "no longer sold" in r.json()["error"]["message"]
+    assert market.cart(buyer, product["id"], 0)["items"] == []
+    r = client.put(f"{API}/cart/items", headers=market.actor().headers,
+                   json={"product_id": product["id"], "qty": 0})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "cart_not_found"
