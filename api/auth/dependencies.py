@@ -1,6 +1,7 @@
 """The one dependency every protected route declares: `require(PERMISSION)`.
 
-It authenticates the bearer token (401), loads the user (disabled users are refused), applies
+It authenticates the bearer token (401), loads the user (disabled users and signed-out
+sessions are refused, in one query), applies
 the per-user rate limit, then checks the permission (403). The route-walk test reads the
 `Permission` off this dependency, so a route without one fails the suite.
 """
@@ -12,9 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import exists, select, true
 from sqlalchemy.orm import Session
 
-from api.auth.models import User
+from api.auth.models import RefreshToken, User
 from api.auth.tokens import decode_access_token
 from api.core.context import user_id_var
 from api.core.errors import Forbidden, Unauthorized
@@ -49,10 +51,22 @@ class PermissionDependency:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         claims = decode_access_token(get_settings(), credentials.credentials)
-        user = session.get(User, claims.user_id)
+        # One query: the user and whether the token's login (refresh family) is still live,
+        # so logout, revoke-others, password reset and disabling take effect at once.
+        live = (exists().where(RefreshToken.family_id == claims.session_family,
+                               RefreshToken.revoked_at.is_(None))
+                if claims.session_family else true())
+        row = session.execute(select(User, live).where(User.id == claims.user_id)).first()
+        user = row[0] if row else None
         if user is None or not user.is_active:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
+        if not row[1]:
+            raise Unauthorized("this session was signed out; sign in again",
+                               code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
         user_id_var.set(user.id)
+        # Holding the row keeps it in the request session's (weak) identity map, so a route's
+        # session.get(User, principal.user_id) costs no second query.
+        request.state.current_user = user
         request.app.state.rate_limiter.hit_user(user.id)
         if not self.permission.allows(user.roles):
             raise Forbidden(f"requires permission '{self.permission.name}'",

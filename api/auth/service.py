@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.models import User
 from api.auth.passwords import check_policy, hash_password
-from api.core.errors import Conflict, Unprocessable
+from api.core.errors import Conflict, Forbidden, Unprocessable
 from api.core.permissions import Role
 
 
@@ -45,6 +46,227 @@ def create_user(session: Session, email: str, password: str, *, roles: list[str]
         roles=validate_roles(roles or [Role.customer.value]),
         email_verified_at=datetime.now(UTC) if verified else None,
     )
-    session.add(user)
-    session.flush()
+    try:
+        # A savepoint: a concurrent registration of the same email loses on the unique index
+        # and gets the same 409, without spoiling the caller's transaction.
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict("an account with this email already exists", code="email_taken") from None
     return user
+
+
+# --- account lifecycle: registration, verification, password change and reset, MFA off ---
+
+def _url(path: str, token: str) -> str:
+    from api.settings import get_settings
+
+    return f"{get_settings().public_base_url.rstrip('/')}{path}?token={token}"
+
+
+def _send_verification(session: Session, user: User) -> None:
+    from api.auth import email_tokens
+    from api.auth.settings import get_auth_settings
+    from api.notifications.service import enqueue
+
+    ttl = timedelta(hours=get_auth_settings().verify_email_ttl_hours)
+    token = email_tokens.issue(session, user, email_tokens.VERIFY_EMAIL, ttl)
+    url = _url("/verify-email", token)
+    enqueue(session, channel="email", category="auth.verify_email", recipient=user.email,
+            user_id=user.id, subject="Confirm your email address",
+            body=f"Confirm your email address: {url}\nThe link works once and expires in "
+                 f"{int(ttl.total_seconds() // 3600)} hours.",
+            payload={"token": token, "url": url})
+
+
+def _notify(session: Session, user: User, category: str, subject: str, body: str) -> None:
+    from api.notifications.service import enqueue
+
+    enqueue(session, channel="email", category=category, recipient=user.email, user_id=user.id,
+            subject=subject, body=body)
+
+
+def register(session: Session, email: str, password: str, *, display_name: str = "",
+             client_ip: str | None = None) -> User:
+    """A new customer account, unverified; the verification email joins the same commit."""
+    from api.auth import events
+
+    user = create_user(session, email, password, display_name=display_name)
+    _send_verification(session, user)
+    events.record(session, events.USER_REGISTERED, user_id=user.id, email=user.email,
+                  client_ip=client_ip)
+    session.commit()
+    return user
+
+
+def resend_verification(session: Session, email: str) -> None:
+    """Send a new link if the account exists and is unverified; same outcome either way."""
+    user = get_user_by_email(session, email)
+    if user is not None and user.is_active and user.email_verified_at is None:
+        _send_verification(session, user)
+        session.commit()
+
+
+def verify_email(session: Session, token: str, *, client_ip: str | None = None) -> User:
+    from api.auth import email_tokens, events
+
+    user = email_tokens.consume(session, token, email_tokens.VERIFY_EMAIL)
+    if user.email_verified_at is None:
+        user.email_verified_at = datetime.now(UTC)
+    events.record(session, events.EMAIL_VERIFIED, user_id=user.id, email=user.email,
+                  client_ip=client_ip)
+    session.commit()
+    return user
+
+
+def change_password(session: Session, user_id: int, current_password: str, new_password: str,
+                    *, sign_out_other_sessions: bool = False, keep_session: str | None = None,
+                    client_ip: str | None = None) -> int:
+    """Returns how many other sessions were ended. A wrong current password counts as a
+    failed login for the account (a stolen access token must not allow guessing it)."""
+    from api.auth import events, login, sessions
+    from api.auth.passwords import verify_password
+
+    now = datetime.now(UTC)
+    user = session.get(User, user_id)
+    client = login.ClientInfo(ip=client_ip)
+    login.refuse_if_locked(session, user.email, client, user_id=user.id, now=now,
+                           include_client=False)
+    if not verify_password(user.password_hash, current_password):
+        locked = login.register_failure(session, email=user.email, user_id=user.id, client=client,
+                                        reason="bad_current_password", count_client=False,
+                                        event_type=events.PASSWORD_CHANGE_FAILED, now=now)
+        session.commit()
+        if locked:
+            from api.auth.throttle import too_many
+
+            raise too_many(locked)
+        raise Forbidden("current password is incorrect", code="invalid_password")
+    check_policy(new_password, email=user.email)
+    if new_password == current_password:
+        raise Unprocessable("the new password must differ from the current one",
+                            code="same_password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    ended = (sessions.revoke_user(session, user.id, "password_changed", keep_family=keep_session)
+             if sign_out_other_sessions else 0)
+    events.record(session, events.PASSWORD_CHANGED, user_id=user.id, client_ip=client_ip,
+                  details={"other_sessions_ended": ended})
+    _notify(session, user, "auth.password_changed", "Your password was changed",
+            "Your password was just changed. If this was not you, reset it now and contact "
+            "support.")
+    session.commit()
+    return ended
+
+
+def forgot_password(session: Session, email: str, *, client_ip: str | None = None) -> None:
+    """Mail a reset link if the account exists; the caller answers the same either way."""
+    from api.auth import email_tokens, events
+    from api.auth.settings import get_auth_settings
+
+    user = get_user_by_email(session, email)
+    exists = user is not None and user.is_active
+    if exists:
+        ttl = timedelta(minutes=get_auth_settings().password_reset_ttl_minutes)
+        token = email_tokens.issue(session, user, email_tokens.PASSWORD_RESET, ttl)
+        url = _url("/reset-password", token)
+        from api.notifications.service import enqueue
+
+        enqueue(session, channel="email", category="auth.password_reset", recipient=user.email,
+                user_id=user.id, subject="Reset your password",
+                body=f"Reset your password: {url}\nThe link works once and expires in "
+                     f"{int(ttl.total_seconds() // 60)} minutes. If you did not ask for this, "
+                     "ignore this message.",
+                payload={"token": token, "url": url})
+    events.record(session, events.PASSWORD_RESET_REQUESTED, user_id=user.id if exists else None,
+                  email=normalize_email(email), client_ip=client_ip,
+                  details={"account_exists": exists})
+    session.commit()
+
+
+def reset_password(session: Session, token: str, new_password: str, *,
+                   client_ip: str | None = None) -> User:
+    """Set a new password from a reset token; ends every session. A refused password leaves
+    the token unused (the whole unit of work rolls back)."""
+    from api.auth import email_tokens, events, sessions, throttle
+
+    user = email_tokens.consume(session, token, email_tokens.PASSWORD_RESET)
+    check_policy(new_password, email=user.email)
+    now = datetime.now(UTC)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    if user.email_verified_at is None:
+        user.email_verified_at = now  # the link reached the mailbox: the address is proven
+    ended = sessions.revoke_user(session, user.id, "password_reset", now=now)
+    throttle.reset(session, throttle.account_key(user.email))
+    events.record(session, events.PASSWORD_RESET, user_id=user.id, email=user.email,
+                  client_ip=client_ip, details={"sessions_ended": ended})
+    _notify(session, user, "auth.password_changed", "Your password was reset",
+            "Your password was reset and every session was signed out.")
+    session.commit()
+    return user
+
+
+def disable_mfa(session: Session, user_id: int, *, code: str | None, password: str | None,
+                client_ip: str | None = None) -> None:
+    """Turn MFA off after proof: a current TOTP or recovery code, or the password."""
+    from api.auth import events, login, mfa
+    from api.auth.passwords import verify_password
+
+    now = datetime.now(UTC)
+    user = session.get(User, user_id)
+    if user.mfa_enabled_at is None:
+        raise Conflict("multi-factor authentication is not enabled", code="mfa_not_enabled")
+    if not code and not password:
+        raise Unprocessable("send a current code or your password", code="proof_required")
+    client = login.ClientInfo(ip=client_ip)
+    login.refuse_if_locked(session, user.email, client, user_id=user.id, now=now,
+                           include_client=False)
+    if code:
+        ok = mfa.accept_totp(session, user, code) or mfa.use_recovery_code(session, user, code)
+    else:
+        ok = verify_password(user.password_hash, password)
+    if not ok:
+        session.rollback()
+        locked = login.register_failure(session, email=user.email, user_id=user.id, client=client,
+                                        reason="bad_mfa_disable_proof", count_client=False,
+                                        event_type=events.LOGIN_FAILED, now=now)
+        session.commit()
+        if locked:
+            from api.auth.throttle import too_many
+
+            raise too_many(locked)
+        raise Forbidden("the code or password is not valid", code="invalid_proof")
+    mfa.clear(session, user)
+    events.record(session, events.MFA_DISABLED, user_id=user.id, client_ip=client_ip,
+                  details={"proof": "code" if code else "password"})
+    _notify(session, user, "auth.mfa_disabled", "Two-factor authentication was turned off",
+            "Two-factor authentication was turned off for your account. If this was not you, "
+            "reset your password now.")
+    session.commit()
+
+
+def revoke_other_sessions(session: Session, user_id: int, keep_session: str | None, *,
+                          client_ip: str | None = None) -> int:
+    from api.auth import events, sessions
+
+    ended = sessions.revoke_user(session, user_id, "signed_out_by_user", keep_family=keep_session)
+    events.record(session, events.SESSIONS_REVOKED, user_id=user_id, client_ip=client_ip,
+                  details={"ended": ended, "kept": keep_session})
+    session.commit()
+    return ended
+
+
+def revoke_session(session: Session, user_id: int, family_id: str, *,
+                   client_ip: str | None = None) -> None:
+    """End one of the user's own sessions (e.g. a lost phone) by its session id."""
+    from api.auth import events, sessions
+    from api.core.errors import NotFound
+
+    live = {s.family_id for s in sessions.active_sessions(session, user_id)}
+    if family_id not in live:
+        raise NotFound("no active session with this id", code="session_not_found")
+    sessions.revoke_family(session, family_id, "signed_out_by_user")
+    events.record(session, events.SESSIONS_REVOKED, user_id=user_id, client_ip=client_ip,
+                  details={"ended": 1, "session_id": family_id})
+    session.commit()

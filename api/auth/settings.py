@@ -1,0 +1,52 @@
+"""Auth settings (env prefix AUTH_): token lifetimes, brute-force thresholds, MFA."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.settings import get_settings
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTH_", env_file=".env", extra="ignore")
+
+    verify_email_ttl_hours: int = 48
+    password_reset_ttl_minutes: int = 60
+    # Brute force: after N consecutive failures the key is locked for base seconds, doubling
+    # with every further failure up to max. A client (IP) may front many people, so it gets
+    # a higher threshold than one account.
+    account_max_failures: int = 5
+    client_max_failures: int = 20
+    lockout_base_seconds: int = 60
+    lockout_max_seconds: int = 3600
+    # A counter whose last failure is older than this starts again from zero.
+    failure_window_seconds: int = 3600
+    totp_issuer: str = "EHB-5"
+    recovery_code_count: int = 10
+    # Key for HMAC-SHA256 of recovery codes; unset derives one from JWT_SECRET.
+    pepper: SecretStr | None = None
+    # Fernet key (urlsafe base64 of 32 bytes) encrypting TOTP secrets at rest, so a database
+    # dump alone does not give away second factors; unset derives one from JWT_SECRET.
+    mfa_encryption_key: SecretStr | None = None
+
+    def pepper_bytes(self) -> bytes:
+        if self.pepper is not None:
+            return self.pepper.get_secret_value().encode()
+        secret = get_settings().jwt_secret.get_secret_value().encode()
+        return hashlib.sha256(b"ehb-recovery-code-pepper:" + secret).digest()
+
+    def mfa_key(self) -> bytes:
+        if self.mfa_encryption_key is not None:
+            return self.mfa_encryption_key.get_secret_value().encode()
+        secret = get_settings().jwt_secret.get_secret_value().encode()
+        return base64.urlsafe_b64encode(hashlib.sha256(b"ehb-mfa-secret-key:" + secret).digest())
+
+
+@lru_cache
+def get_auth_settings() -> AuthSettings:
+    return AuthSettings()

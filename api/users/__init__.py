@@ -1,0 +1,1 @@
+"""User administration (admin only): list and search users, change roles, disable, enable."""

@@ -1,0 +1,47 @@
+"""Helpers shared by the auth and users tests."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+
+def login(client, email: str, password: str, **extra):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password, **extra})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def outbox(db, email: str, category: str):
+    """The newest outbox message of a category for an address (tests read tokens from it)."""
+    from api.notifications.models import OutboxMessage
+
+    db.expire_all()
+    return db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == email.lower(),
+                                                 OutboxMessage.category == category)
+                     .order_by(OutboxMessage.id.desc()).limit(1))
+
+
+def security_events(db, event_type: str, *, user_id: int | None = None, email: str | None = None):
+    from api.auth.models import SecurityEvent
+
+    db.expire_all()
+    stmt = select(SecurityEvent).where(SecurityEvent.event_type == event_type)
+    if user_id is not None:
+        stmt = stmt.where(SecurityEvent.user_id == user_id)
+    if email is not None:
+        stmt = stmt.where(SecurityEvent.email == email.lower())
+    return list(db.scalars(stmt.order_by(SecurityEvent.id)))
+
+
+def totp_code(secret: str, offset: int = 0) -> str:
+    """The code `offset` 30-second steps from now; waits out a step boundary so a test's
+    codes all refer to the same current step."""
+    import pyotp
+
+    if time.time() % 30 > 28.5:
+        time.sleep(30 - time.time() % 30 + 0.1)
+    return pyotp.TOTP(secret).at(time.time(), counter_offset=offset)

@@ -1,0 +1,151 @@
+"""Password change, forgot and reset."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from tests.auth.helpers import bearer, login, outbox, security_events
+
+NEW = "another fine passphrase"
+
+
+def test_change_password_and_optionally_end_other_sessions(client, new_client, make_user, db):
+    user, password = make_user()
+    here = login(client, user.email, password).json()
+    elsewhere = login(new_client(), user.email, password).json()
+    r = client.post("/api/v1/auth/password/change", headers=bearer(here["access_token"]),
+                    json={"current_password": password, "new_password": NEW,
+                          "sign_out_other_sessions": True})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"sessions_ended": 1}
+    assert client.get("/api/v1/auth/me", headers=bearer(here["access_token"])).status_code == 200
+    assert client.get("/api/v1/auth/me",
+                      headers=bearer(elsewhere["access_token"])).status_code == 401
+    assert login(client, user.email, password).status_code == 401
+    assert login(client, user.email, NEW).status_code == 200
+    changed = security_events(db, "password_changed", user_id=user.id)
+    assert len(changed) == 1 and changed[0].details["other_sessions_ended"] == 1
+    assert outbox(db, user.email, "auth.password_changed") is not None
+
+
+def test_change_password_keeps_other_sessions_unless_asked(client, new_client, make_user):
+    user, password = make_user()
+    here = login(client, user.email, password).json()
+    elsewhere = login(new_client(), user.email, password).json()
+    r = client.post("/api/v1/auth/password/change", headers=bearer(here["access_token"]),
+                    json={"current_password": password, "new_password": NEW})
+    assert r.json() == {"sessions_ended": 0}
+    # ... and the user can end them afterwards.
+    r = client.get("/api/v1/auth/me", headers=bearer(elsewhere["access_token"]))
+    assert r.status_code == 200
+    r = client.post("/api/v1/auth/sessions/revoke-others", headers=bearer(here["access_token"]))
+    assert r.json() == {"sessions_ended": 1}
+
+
+def test_change_password_refusals_write_nothing_but_the_failure(client, signed_in, db):
+    from api.auth.models import User
+
+    user, password, tokens = signed_in
+    headers = bearer(tokens["access_token"])
+    before = db.get(User, user.id).password_hash
+    r = client.post("/api/v1/auth/password/change", headers=headers,
+                    json={"current_password": "not my password", "new_password": NEW})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "invalid_password"
+    assert len(security_events(db, "password_change_failed", user_id=user.id)) == 1
+    r = client.post("/api/v1/auth/password/change", headers=headers,
+                    json={"current_password": password, "new_password": "qwerty123"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
+    r = client.post("/api/v1/auth/password/change", headers=headers,
+                    json={"current_password": password, "new_password": password})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "same_password"
+    db.expire_all()
+    assert db.get(User, user.id).password_hash == before
+    assert security_events(db, "password_changed", user_id=user.id) == []
+
+
+def test_guessing_the_current_password_locks_the_account(client, signed_in):
+    user, password, tokens = signed_in
+    headers = bearer(tokens["access_token"])
+    codes = [client.post("/api/v1/auth/password/change", headers=headers,
+                         json={"current_password": f"guess number {i}", "new_password": NEW})
+             .status_code for i in range(5)]
+    assert codes == [403, 403, 403, 403, 429]
+    r = client.post("/api/v1/auth/password/change", headers=headers,
+                    json={"current_password": password, "new_password": NEW})
+    assert r.status_code == 429 and "retry-after" in r.headers
+
+
+def test_forgot_answers_the_same_and_reset_is_single_use(client, new_client, make_user, db):
+    from api.notifications.models import OutboxMessage
+
+    user, password = make_user()
+    session_before = login(new_client(), user.email, password).json()
+    known = client.post("/api/v1/auth/password/forgot", json={"email": user.email.upper()})
+    count = db.scalar(select(func.count()).select_from(OutboxMessage))
+    unknown = client.post("/api/v1/auth/password/forgot", json={"email": "no-one@example.com"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == count
+    requested = security_events(db, "password_reset_requested", email="no-one@example.com")
+    assert requested[-1].details["account_exists"] is False
+
+    msg = outbox(db, user.email, "auth.password_reset")
+    token = msg.payload["token"]
+    assert token in msg.body and token not in known.text
+
+    r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
+    assert r.status_code == 200, r.text
+    assert login(client, user.email, NEW).status_code == 200
+    assert login(client, user.email, password).status_code == 401
+    # Every session that existed before the reset is gone, access tokens included.
+    assert client.post("/api/v1/auth/refresh",
+                       json={"refresh_token": session_before["refresh_token"]}).status_code == 401
+    assert client.get("/api/v1/auth/me",
+                      headers=bearer(session_before["access_token"])).status_code == 401
+    r = client.post("/api/v1/auth/password/reset",
+                    json={"token": token, "new_password": "yet another passphrase"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
+    assert security_events(db, "password_reset", user_id=user.id)[0].details["sessions_ended"] == 1
+
+
+def test_reset_with_weak_password_does_not_burn_the_token(client, make_user, db):
+    user, _ = make_user()
+    client.post("/api/v1/auth/password/forgot", json={"email": user.email})
+    token = outbox(db, user.email, "auth.password_reset").payload["token"]
+    r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": "abc"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
+    r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
+    assert r.status_code == 200
+
+
+def test_reset_token_expires_and_a_newer_request_replaces_it(client, make_user, db):
+    from api.auth.models import EmailToken
+
+    user, _ = make_user()
+    client.post("/api/v1/auth/password/forgot", json={"email": user.email})
+    first = outbox(db, user.email, "auth.password_reset").payload["token"]
+    client.post("/api/v1/auth/password/forgot", json={"email": user.email})
+    second = outbox(db, user.email, "auth.password_reset").payload["token"]
+    r = client.post("/api/v1/auth/password/reset", json={"token": first, "new_password": NEW})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
+    db.execute(update(EmailToken).where(EmailToken.user_id == user.id)
+               .values(expires_at=EmailToken.created_at))
+    db.commit()
+    r = client.post("/api/v1/auth/password/reset", json={"token": second, "new_password": NEW})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "token_expired"
+
+
+def test_reset_unlocks_a_locked_account_and_verifies_the_email(client, make_user, db):
+    from api.auth.models import User
+
+    user, _ = make_user(verified=False)
+    for _ in range(5):
+        login(client, user.email, "wrong password!")
+    client.post("/api/v1/auth/password/forgot", json={"email": user.email})
+    token = outbox(db, user.email, "auth.password_reset").payload["token"]
+    assert client.post("/api/v1/auth/password/reset",
+                       json={"token": token, "new_password": NEW}).status_code == 200
+    assert login(client, user.email, NEW).status_code == 200
+    db.expire_all()
+    assert db.get(User, user.id).email_verified_at is not None

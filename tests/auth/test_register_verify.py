@@ -1,0 +1,122 @@
+"""Registration and email verification."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+
+from tests.auth.helpers import login, outbox, security_events
+
+PASSWORD = "a perfectly fine passphrase"
+
+
+def _email() -> str:
+    return f"new-{uuid.uuid4().hex[:10]}@Example.com"
+
+
+def test_register_writes_token_to_outbox_then_verify_enables_login(client, db):
+    from api.auth.models import EmailToken
+
+    email = _email()
+    r = client.post("/api/v1/auth/register",
+                    json={"email": email, "password": PASSWORD, "display_name": "Ana"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["email"] == email.lower()
+    assert body["roles"] == ["customer"] and body["email_verified"] is False
+    assert "token" not in r.text  # the token only travels by email
+    msg = outbox(db, email, "auth.verify_email")
+    token = msg.payload["token"]
+    assert token in msg.body and msg.user_id == body["id"] and msg.status == "pending"
+    # Only a hash is stored.
+    assert db.scalar(select(func.count()).select_from(EmailToken)
+                     .where(EmailToken.token_hash == token)) == 0
+    assert security_events(db, "user_registered", user_id=body["id"])
+
+    r = login(client, email, PASSWORD)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "email_not_verified"
+
+    r = client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert r.status_code == 200, r.text
+    assert r.json()["email_verified"] is True
+    assert login(client, email, PASSWORD).status_code == 200
+    # Single use.
+    r = client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
+
+
+def test_verify_refuses_unknown_and_expired_tokens(client, db):
+    from api.auth.models import EmailToken
+
+    r = client.post("/api/v1/auth/verify-email", json={"token": "not-a-token"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
+
+    email = _email()
+    assert client.post("/api/v1/auth/register",
+                       json={"email": email, "password": PASSWORD}).status_code == 201
+    token = outbox(db, email, "auth.verify_email").payload["token"]
+    db.execute(update(EmailToken).where(EmailToken.purpose == "verify_email")
+               .where(EmailToken.user_id == outbox(db, email, "auth.verify_email").user_id)
+               .values(expires_at=func.now() - func.make_interval(0, 0, 0, 0, 1)))
+    db.commit()
+    r = client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "token_expired"
+    assert "expired" in r.json()["error"]["message"]
+
+
+def test_resend_replaces_the_old_link_and_answers_the_same_for_unknown_email(client, db):
+    email = _email()
+    client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    first = outbox(db, email, "auth.verify_email").payload["token"]
+    r1 = client.post("/api/v1/auth/verify-email/resend", json={"email": email})
+    r2 = client.post("/api/v1/auth/verify-email/resend", json={"email": _email()})
+    assert r1.status_code == r2.status_code == 202
+    assert r1.json() == r2.json()
+    second = outbox(db, email, "auth.verify_email").payload["token"]
+    assert second != first
+    assert client.post("/api/v1/auth/verify-email", json={"token": first}).status_code == 400
+    assert client.post("/api/v1/auth/verify-email", json={"token": second}).status_code == 200
+
+
+def test_register_refuses_duplicate_weak_and_bad_input_without_writing(client, db):
+    from api.auth.models import User
+    from api.notifications.models import OutboxMessage
+
+    email = _email()
+    assert client.post("/api/v1/auth/register",
+                       json={"email": email, "password": PASSWORD}).status_code == 201
+    users_before = db.scalar(select(func.count()).select_from(User))
+    outbox_before = db.scalar(select(func.count()).select_from(OutboxMessage))
+
+    r = client.post("/api/v1/auth/register", json={"email": email.upper(), "password": PASSWORD})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "email_taken"
+    for bad, code in [("short", "weak_password"), ("password123", "weak_password"),
+                      ("x" * 129, "weak_password")]:
+        r = client.post("/api/v1/auth/register", json={"email": _email(), "password": bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+    r = client.post("/api/v1/auth/register", json={"email": "not-an-email", "password": PASSWORD})
+    assert r.status_code == 422 and "email" in r.json()["error"]["message"]
+    # A client cannot pick its own roles.
+    r = client.post("/api/v1/auth/register",
+                    json={"email": _email(), "password": PASSWORD, "roles": ["admin"]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "extra_forbidden"
+
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(User)) == users_before
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+
+
+def test_resend_sends_nothing_to_verified_or_disabled_accounts(client, db, make_user):
+    from sqlalchemy import update as sql_update
+
+    from api.auth.models import User
+
+    verified, _ = make_user()
+    disabled, _ = make_user(verified=False)
+    db.execute(sql_update(User).where(User.id == disabled.id).values(is_active=False))
+    db.commit()
+    for user in (verified, disabled):
+        r = client.post("/api/v1/auth/verify-email/resend", json={"email": user.email})
+        assert r.status_code == 202
+        assert outbox(db, user.email, "auth.verify_email") is None
