@@ -96,3 +96,18 @@ class Market:
         if delivered_at:
             self.deliver(shop, order["id"], at=delivered_at)
         return order["id"]
+
+
+def skip_undelivered_order_messages() -> None:
+    """Test hygiene: the order messages these tests write go to example.com users and are
+    never delivered; mark them skipped so they do not fill the notification sweep's batch
+    that other domains' tests run against the same database."""
+    from sqlalchemy import update
+
+    from api.notifications.models import OutboxMessage
+
+    with session_scope() as s:
+        s.execute(update(OutboxMessage)
+                  .where(OutboxMessage.status == "pending",
+                         OutboxMessage.category.like("goseller.%"))
+                  .values(status="skipped", last_error="test message, not delivered"))
