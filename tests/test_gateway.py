@@ -157,3 +157,46 @@ def test_openapi_and_docs_are_served(client):
     assert "/api/v1/auth/me" in spec["paths"]
     assert client.get("/docs").status_code == 200
 
+
+
+def test_unhandled_error_is_500_with_request_id_and_error_body(database_url):
+    from fastapi import APIRouter
+
+    from api.main import create_app
+
+    app = create_app()
+    boom = APIRouter()
+
+    @boom.get("/boom-test")
+    def _boom():
+        raise RuntimeError("kaboom")
+
+    app.include_router(boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom-test", headers={"X-Request-ID": "req-500"})
+    assert r.status_code == 500
+    assert r.json()["error"] == {"code": "internal_error", "message": "internal server error",
+                                 "details": None, "request_id": "req-500"}
+    assert "kaboom" not in r.text
+
+
+def test_database_refusing_a_value_is_400_not_500(database_url):
+    from fastapi import APIRouter
+    from sqlalchemy import text
+
+    from api.db import new_session
+    from api.main import create_app
+
+    app = create_app()
+    router = APIRouter()
+
+    @router.get("/nul-test")
+    def _nul():
+        with new_session() as session:
+            session.execute(text("SELECT CAST(:v AS text)"), {"v": "a\x00b"})
+
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/nul-test")
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_value"

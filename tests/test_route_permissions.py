@@ -30,6 +30,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
 })
+# WebSocket routes authenticate the access token in the handshake themselves; each must
+# refuse an anonymous connection (test_websockets_refuse_anonymous_connections).
+TOKEN_CHECKED_WEBSOCKETS: frozenset[str] = frozenset({"/api/v1/notifications/ws"})
 # Non-API (plain Starlette) routes allowed in the app: FastAPI's own docs.
 PUBLIC_NON_API_PATHS: frozenset[str] = frozenset({"/openapi.json", "/docs",
                                                    "/docs/oauth2-redirect"})
@@ -88,7 +91,7 @@ def classify(app: FastAPI) -> tuple[list[Endpoint], list[Endpoint], list[str]]:
     guarded, public, problems = [], [], []
     for info in route_table(app):
         if not info.is_api:
-            if info.path not in PUBLIC_NON_API_PATHS:
+            if info.path not in PUBLIC_NON_API_PATHS | TOKEN_CHECKED_WEBSOCKETS:
                 problems.append(f"{info.path}: not an APIRoute and not an allowed docs route")
             continue
         for method in sorted(info.methods - {"HEAD", "OPTIONS"}):
@@ -138,6 +141,21 @@ def test_anonymous_gets_401_and_roles_lacking_the_permission_get_403(app, client
                 assert r.json()["error"]["details"] == {"permission": permission.name}
                 checked_403 += 1
     assert checked_403 >= 5 * 6  # the admin routes at least, for each non-admin role
+
+
+def test_websockets_refuse_anonymous_connections(app, client):
+    from starlette.websockets import WebSocketDisconnect
+
+    present = {info.path for info in route_table(app) if not info.is_api}
+    assert TOKEN_CHECKED_WEBSOCKETS <= present, "a TOKEN_CHECKED_WEBSOCKETS entry matches no route"
+    for path in TOKEN_CHECKED_WEBSOCKETS:
+        for url in (path, f"{path}?token=not-a-token"):
+            with pytest.raises(WebSocketDisconnect) as closed:
+                with client.websocket_connect(url) as ws:
+                    ws.send_json({"type": "auth", "token": "not-a-token"})
+                    for _ in range(3):  # an error message may precede the close
+                        assert ws.receive_json().get("type") != "ready"
+            assert closed.value.code == 4401, f"{url} closed with {closed.value.code}"
 
 
 def test_public_routes_answer_anonymously(app, client):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.core.context import request_id_var
@@ -107,6 +108,13 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), None,
                               getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data_error(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schemas let through (a NUL byte in text, a number
+        # out of range): the client's input, not a server fault.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        return error_response(400, "invalid_value", f"a value was refused by the database: {reason}")
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

@@ -47,6 +47,7 @@ class GatewayMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [
                     (b"x-request-id", request_id.encode())
@@ -55,6 +56,15 @@ class GatewayMiddleware:
 
         try:
             await self._guarded(scope, receive, send_with_id)
+        except Exception as exc:
+            # Rendered here, inside the request's context, so the 500 body and the log line
+            # carry the request id (Starlette's outer handler runs after it is cleared).
+            access_log.error("unhandled error", exc_info=exc)
+            if status_holder.get("started"):
+                raise
+            status_holder["status"] = 500
+            response = error_response(500, "internal_error", "internal server error")
+            await response(scope, receive, send_with_id)
         finally:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
