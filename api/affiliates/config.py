@@ -13,6 +13,8 @@ class AffiliateSettings(BaseSettings):
 
     # A referral counts for orders placed within this many days of the first touch.
     attribution_window_days: int = Field(30, ge=1, le=365)
+    # A touch within this many hours of the account's creation counts as a sign-up referral.
+    signup_grace_hours: int = Field(24, ge=0, le=24 * 30)
     link_base_url: str = "http://127.0.0.1:8000/r/"
 
 

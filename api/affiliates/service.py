@@ -15,6 +15,7 @@ from api.affiliates import money
 from api.affiliates.config import affiliate_settings
 from api.affiliates.models import (DEFAULT_CATEGORY, Affiliate, Commission, CommissionRule,
                                    Referral)
+from api.auth.models import User
 from api.core.errors import Conflict, NotFound, Unprocessable
 from api.goseller.models import Order, OrderItem
 
@@ -96,7 +97,12 @@ def record_touch(session: Session, user_id: int, code: str, *, kind: str = "visi
         raise NotFound("unknown referral code", code="unknown_code")
     if affiliate.user_id == user_id:
         raise Unprocessable("you cannot refer yourself", code="self_referral")
-    expires = now + timedelta(days=affiliate_settings().attribution_window_days)
+    settings = affiliate_settings()
+    if kind == "visit":  # the link brought a new account: that is a sign-up referral
+        created = session.scalar(select(User.created_at).where(User.id == user_id))
+        if created and now - created <= timedelta(hours=settings.signup_grace_hours):
+            kind = "signup"
+    expires = now + timedelta(days=settings.attribution_window_days)
     stmt = pg_insert(Referral).values(affiliate_id=affiliate.id, referred_user_id=user_id,
                                       kind=kind, first_touch_at=now, expires_at=expires)
     stmt = stmt.on_conflict_do_update(
@@ -115,7 +121,8 @@ def record_touch(session: Session, user_id: int, code: str, *, kind: str = "visi
 
 def attribute_signup(session: Session, user_id: int, code: str,
                      now: datetime | None = None) -> Referral:
-    """For the registration flow: call inside its transaction (does not commit)."""
+    """For a registration flow that carries the code: call inside its transaction (does not
+    commit). Without it, a touch soon after sign-up is recorded as a sign-up anyway."""
     return record_touch(session, user_id, code, kind="signup", now=now, commit=False)
 
 

@@ -102,8 +102,16 @@ def test_signup_attribution_inside_registration_transaction(client, market):
     with session_scope() as s:
         referral = service.attribute_signup(s, user.id, code)
         assert referral.kind == "signup"
+    # Through the API: a touch soon after the account was created is a sign-up, a touch
+    # by an account older than the grace period a visit.
+    fresh, old = market.actor(), market.actor()
+    assert touch(client, fresh, code).json()["kind"] == "signup"
+    with session_scope() as s:
+        later = service.record_touch(s, old.id, code, now=datetime.now(UTC) + timedelta(days=2))
+        assert later.kind == "visit"
     listed = client.get(f"{API}/me/referrals", headers=aff.headers).json()
-    assert [(r["referred_user_id"], r["kind"]) for r in listed] == [(user.id, "signup")]
+    assert sorted((r["referred_user_id"], r["kind"]) for r in listed) == sorted(
+        [(user.id, "signup"), (fresh.id, "signup"), (old.id, "visit")])
 
 
 def test_commission_rates_by_category_and_tier_then_life_cycle(client, market, db):
