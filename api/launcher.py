@@ -87,11 +87,13 @@ def platform_services(workers: int) -> list[ServiceProcess]:
     settings = get_settings()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     from api.jobs.launcher import worker_service
+    from dashboards.launcher import dash_service
 
     return [
         ServiceProcess("API gateway", _uvicorn_argv(settings.api_host, settings.api_port, workers),
                        f"{api_url}/docs", f"{api_url}/health", _prepare_metrics_dir(workers)),
         worker_service(),
+        dash_service(),
     ]
 
 

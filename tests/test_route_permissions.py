@@ -29,6 +29,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
+    # The payment provider calls this; it is HMAC-signed, time-boxed and deduplicated instead.
+    ("POST", "/api/v1/payments/webhooks/{provider}"),
 })
 # WebSocket routes authenticate the access token in the handshake themselves; each must
 # refuse an anonymous connection (test_websockets_refuse_anonymous_connections).

@@ -24,32 +24,8 @@ from api.auth.settings import get_auth_settings
 from api.core.errors import AppError, Conflict
 
 log = logging.getLogger("ehb.auth")
-_SEALED = "fernet:"
 VALID_WINDOW = 1  # one 30 s step either side for clock drift
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (0/o, 1/l/i)
-
-
-def _fernet():
-    from cryptography.fernet import Fernet
-
-    return Fernet(get_auth_settings().mfa_key())
-
-
-def seal_secret(secret: str) -> str:
-    return _SEALED + _fernet().encrypt(secret.encode()).decode()
-
-
-def open_secret(stored: str) -> str | None:
-    """The TOTP secret, or None if it cannot be decrypted (the key changed)."""
-    from cryptography.fernet import InvalidToken
-
-    if not stored.startswith(_SEALED):
-        return stored  # written before encryption existed
-    try:
-        return _fernet().decrypt(stored[len(_SEALED):].encode()).decode()
-    except InvalidToken:
-        log.error("a TOTP secret cannot be decrypted: was AUTH_MFA_ENCRYPTION_KEY changed?")
-        return None
 
 
 def _totp(secret: str) -> pyotp.TOTP:
@@ -60,7 +36,7 @@ def accept_totp(session: Session, user: User, code: str, now: float | None = Non
     """True if the code matches a time step newer than the last accepted one; that step is
     then claimed with a conditional UPDATE, so two concurrent uses of one code cannot both
     pass (the second waits for the first's row lock, then finds the step taken)."""
-    secret = open_secret(user.mfa_secret) if user.mfa_secret else None
+    secret = user.mfa_secret  # decrypted by the column type (api.core.fieldcrypt)
     code = code.strip().replace(" ", "")
     if not secret or not (code.isdigit() and len(code) == 6):
         return False
@@ -111,7 +87,7 @@ def begin_setup(session: Session, user: User, client_ip: str | None = None) -> t
         raise Conflict("multi-factor authentication is already enabled; disable it first",
                        code="mfa_already_enabled")
     secret = pyotp.random_base32()
-    user.mfa_secret = seal_secret(secret)
+    user.mfa_secret = secret
     user.mfa_last_timestep = None
     events.record(session, events.MFA_SETUP_STARTED, user_id=user.id, client_ip=client_ip)
     session.commit()

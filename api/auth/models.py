@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.core.fieldcrypt import EncryptedString
 from api.db import Base, TimestampMixin
 
 
@@ -25,9 +26,9 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    # TOTP: the secret while set up, enabled once confirmed; last accepted time step makes
+    # TOTP: the secret (AES-GCM at rest, rotated by `ehb keys rotate`) while set up, enabled once confirmed; last accepted time step makes
     # every code single-use.
-    mfa_secret: Mapped[str | None] = mapped_column(Text)
+    mfa_secret: Mapped[str | None] = mapped_column(EncryptedString("users.mfa_secret"))
     mfa_enabled_at: Mapped[datetime | None]
     mfa_last_timestep: Mapped[int | None]
     # Referral attribution etc. hangs off users in other domains; keep this table lean.

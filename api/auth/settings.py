@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from functools import lru_cache
 
@@ -30,21 +29,12 @@ class AuthSettings(BaseSettings):
     recovery_code_count: int = 10
     # Key for HMAC-SHA256 of recovery codes; unset derives one from JWT_SECRET.
     pepper: SecretStr | None = None
-    # Fernet key (urlsafe base64 of 32 bytes) encrypting TOTP secrets at rest, so a database
-    # dump alone does not give away second factors; unset derives one from JWT_SECRET.
-    mfa_encryption_key: SecretStr | None = None
 
     def pepper_bytes(self) -> bytes:
         if self.pepper is not None:
             return self.pepper.get_secret_value().encode()
         secret = get_settings().jwt_secret.get_secret_value().encode()
         return hashlib.sha256(b"ehb-recovery-code-pepper:" + secret).digest()
-
-    def mfa_key(self) -> bytes:
-        if self.mfa_encryption_key is not None:
-            return self.mfa_encryption_key.get_secret_value().encode()
-        secret = get_settings().jwt_secret.get_secret_value().encode()
-        return base64.urlsafe_b64encode(hashlib.sha256(b"ehb-mfa-secret-key:" + secret).digest())
 
 
 @lru_cache

@@ -32,7 +32,13 @@ def test_setup_returns_uri_but_login_needs_no_code_until_confirmed(client, signe
     db.expire_all()
     stored = db.get(User, user.id)
     # Stored encrypted: the database alone does not reveal the second factor.
-    assert stored.mfa_secret.startswith("fernet:") and r.json()["secret"] not in stored.mfa_secret
+    from sqlalchemy import text
+
+    from api.core.fieldcrypt import is_encrypted
+
+    raw = db.execute(text("SELECT mfa_secret FROM users WHERE id = :i"), {"i": user.id}).scalar_one()
+    assert is_encrypted(raw) and r.json()["secret"] not in raw
+    assert stored.mfa_secret == r.json()["secret"]
     assert stored.mfa_enabled_at is None
     assert login(client, user.email, password).status_code == 200
     r = client.post("/api/v1/auth/mfa/confirm", headers=bearer(tokens["access_token"]),
@@ -127,22 +133,27 @@ def test_disable_with_password_then_confirm_needs_setup(client, signed_in):
     assert r.status_code == 409 and r.json()["error"]["code"] == "mfa_not_set_up"
 
 
-def test_secret_sealing_survives_only_the_right_key(monkeypatch):
-    import base64
-
+def test_totp_secret_is_encrypted_at_rest_and_bound_to_its_column(make_user, database_url):
     import pyotp
+    from sqlalchemy import text
 
-    from api.auth import mfa
     from api.auth.models import User
-    from api.auth.settings import get_auth_settings
+    from api.core.fieldcrypt import is_encrypted, key_id_of, keyring
+    from api.db import new_session
 
+    user, _ = make_user()
     secret = pyotp.random_base32()
-    sealed = mfa.seal_secret(secret)
-    assert sealed.startswith("fernet:") and mfa.open_secret(sealed) == secret
-    assert mfa.open_secret(secret) == secret  # written before sealing existed
-    other = base64.urlsafe_b64encode(b"k" * 32)
-    monkeypatch.setattr(type(get_auth_settings()), "mfa_key", lambda self: other)
-    assert mfa.open_secret(sealed) is None
-    # A secret that cannot be opened refuses every code instead of failing the request.
-    user = User(mfa_secret=sealed)
-    assert mfa.accept_totp(None, user, totp_code(secret)) is False
+    with new_session() as s:
+        s.get(User, user.id).mfa_secret = secret
+        s.commit()
+    with new_session() as s:
+        stored = s.execute(text("SELECT mfa_secret FROM users WHERE id = :i"),
+                           {"i": user.id}).scalar_one()
+        assert secret not in stored and is_encrypted(stored)
+        assert key_id_of(stored) == keyring().active
+        assert s.get(User, user.id).mfa_secret == secret
+    # The column name is bound in as associated data: the value opens nowhere else.
+    import pytest
+
+    with pytest.raises(Exception):
+        keyring().decrypt(stored, "users.other_column")

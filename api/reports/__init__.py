@@ -1,0 +1,1 @@
+"""EHB-REPORTING: report definitions over the warehouse marts, runs, exports, scheduled files."""

@@ -1,0 +1,73 @@
+"""Request and response bodies of /trusty."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyIn(_In):
+    threshold: StrictInt
+    required: StrictInt
+    approver_ids: list[StrictInt] = Field(min_length=1, max_length=20)
+    approval_ttl_seconds: StrictInt = 86_400
+    vault_delay_seconds: StrictInt = 86_400
+
+
+class PolicyOut(BaseModel):
+    id: int
+    currency: str
+    threshold: int
+    required: int
+    approver_ids: list[int]
+    approval_ttl_seconds: int
+    vault_delay_seconds: int
+
+
+class ProtectedTransferIn(_In):
+    to_user_id: StrictInt
+    amount: StrictInt
+    currency: str = Field(min_length=3, max_length=3)
+    description: str = Field("", max_length=300)
+
+
+class VaultMoveIn(_In):
+    amount: StrictInt
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    requester_id: int
+    kind: str
+    to_user_id: int | None
+    amount: int
+    currency: str
+    status: str
+    expires_at: datetime
+    execute_after: datetime | None
+    created_at: datetime
+
+
+class ReviewIn(_In):
+    note: str = Field("", max_length=300)
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    decision_id: int
+    user_id: int
+    to_user_id: int
+    amount: int
+    currency: str
+    status: str
+    reviewer_id: int | None
+    note: str
+    created_at: datetime

@@ -1,0 +1,98 @@
+"""/api/v1/wallets: open a wallet, balances, transfers (Idempotency-Key), history, one
+transaction with its postings, and hash-chain verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.auth.dependencies import Principal, require
+from api.deps import SessionDep
+from api.wallet import service
+from api.wallet.idempotency import StoredResponse
+from api.wallet.permissions import WALLET_OPEN, WALLET_READ, WALLET_TRANSFER, WALLET_VERIFY
+from api.wallet.schemas import (AccountOut, HistoryItem, HistoryPage, OpenWalletIn, PostingOut,
+                                TransactionOut, TransferIn)
+from api.wallet.verify import verify_ledger
+
+router = APIRouter(prefix="/wallets", tags=["wallet"])
+
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
+                                                    description="unique per money-moving request")]
+
+
+def transaction_out(session: Session, tx_id: int, viewer_id: int, see_all: bool) -> TransactionOut:
+    tx, rows = service.transaction_with_postings(session, tx_id, viewer_id=viewer_id,
+                                                 see_all=see_all)
+    return TransactionOut(
+        id=tx.id, kind=tx.kind, description=tx.description, created_at=tx.created_at,
+        reverses_id=tx.reverses_id,
+        postings=[PostingOut(account_id=a.id, user_id=a.user_id, account_kind=a.kind,
+                             currency=e.currency, amount=e.amount) for e, a in rows])
+
+
+def replayable(stored: StoredResponse) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+def _staff(principal: Principal) -> bool:
+    return bool({"admin", "support"} & principal.roles)
+
+
+@router.post("", status_code=201, response_model=AccountOut, summary="Open my wallet in a currency")
+def open_wallet(body: OpenWalletIn, session: SessionDep,
+                principal: Annotated[Principal, Depends(require(WALLET_OPEN))]):
+    return service.open_wallet(session, principal.user_id, body.currency)
+
+
+@router.get("/balances", response_model=list[AccountOut], summary="Balances of my accounts")
+def balances(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_READ))],
+             user_id: int | None = Query(None, description="support/admin: another user")):
+    target = principal.user_id if user_id is None else user_id
+    service.require_self_or_staff(principal.user_id, principal.roles, target)
+    return service.balances(session, target)
+
+
+@router.post("/transfers", status_code=201, response_model=TransactionOut,
+             summary="Send money to another user (requires Idempotency-Key)")
+def transfer(body: TransferIn, session: SessionDep,
+             principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
+             idempotency_key: IdempotencyKeyHeader = None):
+    return replayable(service.transfer_idempotent(
+        session, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
+        currency=body.currency, description=body.description, key=idempotency_key))
+
+
+@router.get("/transactions", response_model=HistoryPage, summary="My transaction history")
+def history(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_READ))],
+            currency: str | None = None, kind: str | None = None,
+            counterparty_id: int | None = None, since: datetime | None = None,
+            until: datetime | None = None, cursor: str | None = None,
+            limit: int = Query(50, ge=1, le=200), user_id: int | None = None):
+    target = principal.user_id if user_id is None else user_id
+    service.require_self_or_staff(principal.user_id, principal.roles, target)
+    flt = service.HistoryFilter(currency, kind, counterparty_id, since, until)
+    page, next_cursor = service.history(session, target, flt, limit=limit, cursor=cursor)
+    return HistoryPage(items=[HistoryItem(
+        entry_id=e.id, transaction_id=t.id, kind=t.kind, description=t.description,
+        currency=e.currency, amount=e.amount, balance_after=e.balance_after,
+        created_at=e.created_at) for e, t in page], next_cursor=next_cursor)
+
+
+@router.get("/transactions/{transaction_id}", response_model=TransactionOut,
+            summary="One transaction with its postings")
+def get_transaction(transaction_id: int, session: SessionDep,
+                    principal: Annotated[Principal, Depends(require(WALLET_READ))]):
+    return transaction_out(session, transaction_id, principal.user_id, _staff(principal))
+
+
+@router.get("/verify", summary="Verify every account's hash chain and the zero-sum invariant")
+def verify(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_VERIFY))],
+           account_id: int | None = None) -> dict:
+    report = verify_ledger(session, None if account_id is None else [account_id])
+    return report.as_dict()

@@ -1,0 +1,1 @@
+"""EHB-DASHBOARD: the Dash analytics app over the published warehouse snapshot."""

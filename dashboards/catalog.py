@@ -1,0 +1,76 @@
+"""The marts the dashboards and reports may read: the contract in /work/MARTS.md (owner: the
+data side), restated as data. Column names here are the whitelist every generated query is
+built from; user input only ever picks among them or arrives as bound parameters.
+
+`scope` says how a row belongs to a scoped user (kind -> column): a seller's rows carry their
+seller id, a franchisee's their territory, an affiliate's their referrals, and `user` a row
+about the user themself. A mart without the viewer's kind is invisible to them (fail closed).
+`filters` maps the global filters (currency, territory, seller) onto the mart's columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mart:
+    schema: str
+    table: str
+    columns: dict[str, str]  # name -> DuckDB type (contract)
+    date_column: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)
+    scope: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+
+MARTS: dict[str, Mart] = {m.name: m for m in [
+    Mart("marts", "dim_users", {
+        "user_id": "BIGINT", "email_domain": "VARCHAR", "display_name": "VARCHAR",
+        "roles": "VARCHAR[]", "primary_role": "VARCHAR", "is_active": "BOOLEAN",
+        "is_email_verified": "BOOLEAN", "is_mfa_enabled": "BOOLEAN",
+        "signed_up_at": "TIMESTAMPTZ", "signup_date": "DATE", "cohort_week": "DATE",
+        "sessions_started": "BIGINT", "last_session_at": "TIMESTAMPTZ",
+        "login_failures": "BIGINT",
+    }, date_column="signup_date", scope={"user": "user_id", "seller": "user_id",
+                                          "affiliate": "user_id"},
+        description="one row per user"),
+    Mart("marts", "fct_signups_daily", {
+        "signup_date": "DATE", "new_users": "BIGINT", "verified_users": "BIGINT",
+        "cumulative_users": "BIGINT",
+    }, date_column="signup_date", description="sign-ups per UTC day"),
+    Mart("marts", "user_retention_weekly", {
+        "cohort_week": "DATE", "week_number": "INTEGER", "cohort_size": "BIGINT",
+        "active_users": "BIGINT", "retention_rate": "DOUBLE",
+    }, date_column="cohort_week", description="weekly cohorts"),
+    Mart("marts", "fct_security_events_daily", {
+        "event_date": "DATE", "event_type": "VARCHAR", "events": "BIGINT",
+        "distinct_users": "BIGINT", "distinct_ips": "BIGINT",
+    }, date_column="event_date", description="security events per day and type"),
+    Mart("marts", "fct_login_failures_daily", {
+        "event_date": "DATE", "login_failures": "BIGINT", "lockouts": "BIGINT",
+        "distinct_accounts": "BIGINT", "distinct_ips": "BIGINT", "failure_share": "DOUBLE",
+    }, date_column="event_date", description="login failures and lockouts per day"),
+    Mart("marts", "security_throttles", {
+        "throttle_key": "VARCHAR", "key_kind": "VARCHAR", "failures": "BIGINT",
+        "last_failure_at": "TIMESTAMPTZ", "blocked_until": "TIMESTAMPTZ",
+    }, date_column="last_failure_at", description="login throttles (current state)"),
+    Mart("ops", "quarantine", {
+        "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
+        "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",
+    }, date_column="quarantined_at", description="rows held back by validation"),
+]}
+
+
+def mart(name: str) -> Mart:
+    try:
+        return MARTS[name]
+    except KeyError:
+        raise KeyError(f"unknown mart {name!r}") from None

@@ -1,0 +1,109 @@
+"""A snapshot with the contract's marts, generated in DuckDB SQL: the fixture of the tests and
+the big warehouse of `ehb bench dash`. Written to a temporary file, then renamed into place
+the way the data side publishes, so a reader never sees a half-written file."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+
+def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
+                          events_per_day: int = 40, today: date | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".building")
+    tmp.unlink(missing_ok=True)
+    today = today or date.today()
+    p = {"users": users, "days": days, "today": today, "epd": events_per_day}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA ops")
+        con.execute("""
+            CREATE TABLE marts.dim_users AS
+            SELECT i::BIGINT AS user_id,
+                   ['example.com','mail.test','corp.test'][1 + i % 3] AS email_domain,
+                   'User ' || i AS display_name,
+                   CASE WHEN i % 50 = 1 THEN ['admin'] WHEN i % 10 = 2 THEN ['seller','customer']
+                        WHEN i % 10 = 3 THEN ['affiliate'] ELSE ['customer'] END::VARCHAR[] AS roles,
+                   CASE WHEN i % 50 = 1 THEN 'admin' WHEN i % 10 = 2 THEN 'seller'
+                        WHEN i % 10 = 3 THEN 'affiliate' ELSE 'customer' END AS primary_role,
+                   i % 17 <> 0 AS is_active, i % 4 <> 0 AS is_email_verified,
+                   i % 5 = 0 AS is_mfa_enabled,
+                   (CAST($today AS DATE) - CAST(i % $days AS INTEGER))::TIMESTAMPTZ
+                       + INTERVAL 1 HOUR * (i % 24) AS signed_up_at,
+                   CAST($today AS DATE) - CAST(i % $days AS INTEGER) AS signup_date,
+                   date_trunc('week', CAST($today AS DATE) - CAST(i % $days AS INTEGER))::DATE
+                       AS cohort_week,
+                   (i % 7)::BIGINT AS sessions_started,
+                   CASE WHEN i % 7 = 0 THEN NULL ELSE
+                       (CAST($today AS DATE) - CAST((i * 7) % $days AS INTEGER))::TIMESTAMPTZ
+                   END AS last_session_at,
+                   (i % 3)::BIGINT AS login_failures
+            FROM range(1, $users + 1) t(i)""", {k: p[k] for k in ("today", "days", "users")})
+        con.execute("""
+            CREATE TABLE marts.fct_signups_daily AS
+            SELECT signup_date, count(*)::BIGINT AS new_users,
+                   count(*) FILTER (WHERE is_email_verified)::BIGINT AS verified_users,
+                   sum(count(*)) OVER (ORDER BY signup_date)::BIGINT AS cumulative_users
+            FROM marts.dim_users GROUP BY signup_date ORDER BY signup_date""")
+        con.execute("""
+            CREATE TABLE marts.user_retention_weekly AS
+            SELECT c.cohort_week, w.week_number::INTEGER AS week_number,
+                   c.cohort_size::BIGINT AS cohort_size,
+                   (c.cohort_size * (1.0 / (1 + w.week_number)))::BIGINT AS active_users,
+                   1.0 / (1 + w.week_number) AS retention_rate
+            FROM (SELECT cohort_week, count(*) AS cohort_size FROM marts.dim_users GROUP BY 1) c,
+                 range(0, 8) w(week_number)
+            WHERE c.cohort_week + INTERVAL 7 DAY * w.week_number <= CAST($today AS DATE)""",
+                    {"today": today})
+        con.execute("""
+            CREATE TABLE marts.fct_security_events_daily AS
+            SELECT (CAST($today AS DATE) - CAST(d AS INTEGER)) AS event_date, t.event_type,
+                   (($epd * t.w) + (d * 7 + length(t.event_type)) % 11)::BIGINT AS events,
+                   (($epd * t.w) / 2 + d % 5)::BIGINT AS distinct_users,
+                   (($epd * t.w) / 3 + d % 3)::BIGINT AS distinct_ips
+            FROM range(0, $days) r(d),
+                 (VALUES ('login_succeeded', 5), ('login_failed', 2), ('account_locked', 0.2),
+                         ('token_reuse_detected', 0.1), ('password_reset', 0.5)) t(event_type, w)""",
+                    {k: p[k] for k in ("today", "days", "epd")})
+        con.execute("""
+            CREATE TABLE marts.fct_login_failures_daily AS
+            SELECT event_date,
+                   sum(events) FILTER (WHERE event_type LIKE '%login%' AND event_type LIKE '%fail%')::BIGINT
+                       AS login_failures,
+                   coalesce(sum(events) FILTER (WHERE event_type LIKE '%lock%'), 0)::BIGINT AS lockouts,
+                   max(distinct_users) FILTER (WHERE event_type = 'login_failed')::BIGINT AS distinct_accounts,
+                   max(distinct_ips) FILTER (WHERE event_type = 'login_failed')::BIGINT AS distinct_ips,
+                   (sum(events) FILTER (WHERE event_type = 'login_failed'))::DOUBLE
+                       / sum(events) FILTER (WHERE event_type LIKE '%login%') AS failure_share
+            FROM marts.fct_security_events_daily GROUP BY event_date ORDER BY event_date""")
+        con.execute("""
+            CREATE TABLE marts.security_throttles AS
+            SELECT CASE WHEN i % 2 = 0 THEN 'account:user' || i || '@example.com'
+                        ELSE 'client:10.0.' || (i // 256) || '.' || (i % 256) END AS throttle_key,
+                   CASE WHEN i % 2 = 0 THEN 'account' ELSE 'client' END AS key_kind,
+                   (1 + i % 9)::BIGINT AS failures,
+                   CAST($today AS DATE)::TIMESTAMPTZ - INTERVAL 1 HOUR * i AS last_failure_at,
+                   CASE WHEN i % 9 >= 4 THEN CAST($today AS DATE)::TIMESTAMPTZ
+                        + INTERVAL 15 MINUTE * (i % 9) END AS blocked_until
+            FROM range(1, greatest($users // 5, 10) + 1) t(i)""",
+                    {"today": today, "users": users})
+        con.execute("""
+            CREATE TABLE ops.quarantine AS
+            SELECT 'run-' || (i % 6) AS batch_id,
+                   ['users','security_events','refresh_tokens'][1 + i % 3] AS table_name,
+                   CAST(i AS VARCHAR) AS row_pk,
+                   ['expect_column_values_to_not_be_null(email)',
+                    'expect_column_values_to_be_unique(id)'][1 + i % 2] AS expectation,
+                   '{"id": ' || i || '}' AS row_json,
+                   CAST($today AS DATE)::TIMESTAMPTZ - INTERVAL 3 HOUR * i AS quarantined_at
+            FROM range(1, 61) t(i)""", {"today": today})
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,70 @@
+"""Dashboard fixtures: a snapshot with the contract's marts (built by SQL, a few hundred rows),
+the real API app, and the Dash app signed in through it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def snapshot_path(tmp_path_factory):
+    from dashboards.sample import build_sample_snapshot
+
+    return build_sample_snapshot(tmp_path_factory.mktemp("wh") / "snapshot.duckdb", users=300,
+                                 days=120, today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def warehouse(snapshot_path):
+    from dashboards.warehouse import Warehouse
+
+    return Warehouse(snapshot_path)
+
+
+@pytest.fixture(scope="session")
+def api_app(database_url):
+    from api.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def api_factory(api_app):
+    from fastapi.testclient import TestClient
+
+    return lambda: TestClient(api_app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def dash_app(snapshot_path, warehouse, api_factory):
+    from dashboards.app import create_app
+    from dashboards.settings import DashSettings
+
+    settings = DashSettings(warehouse_dir=snapshot_path.parent, secret_key="k" * 40,
+                            refresh_ms=5000)
+    return create_app(settings, warehouse, api_factory)
+
+
+@pytest.fixture(scope="session")
+def _users_by_roles():
+    return {}
+
+
+@pytest.fixture
+def signed_in(dash_app, make_user, _users_by_roles):
+    """signed_in(roles) -> (flask test client with a real sign-in, user); one user per role set."""
+    def _sign_in(roles):
+        key = tuple(sorted(roles))
+        if key not in _users_by_roles:
+            _users_by_roles[key] = make_user(roles=roles)
+        user, password = _users_by_roles[key]
+        client = dash_app.server.test_client()
+        resp = client.post("/login", data={"email": user.email, "password": password,
+                                           "next": "/"})
+        assert resp.status_code == 302, resp.data
+        return client, user
+    return _sign_in

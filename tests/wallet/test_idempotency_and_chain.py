@@ -1,0 +1,144 @@
+"""Idempotency keys (replay, changed body, concurrent replays) and hash-chain tamper evidence."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from tests.wallet.conftest import ledger_snapshot
+
+URL = "/api/v1/wallets"
+
+
+def test_replay_returns_first_response_and_changed_body_is_refused(client, funded, auth_headers, db):
+    alice, _ = funded(1_000)
+    bob, _ = funded(0)
+    h = {**auth_headers(alice), "Idempotency-Key": "order-42"}
+    body = {"to_user_id": bob.id, "amount": 300, "currency": "USD"}
+    first = client.post(f"{URL}/transfers", headers=h, json=body)
+    assert first.status_code == 201
+    before = ledger_snapshot(db)
+    again = client.post(f"{URL}/transfers", headers=h, json=body)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    changed = client.post(f"{URL}/transfers", headers=h, json={**body, "amount": 301})
+    assert changed.status_code == 422
+    assert changed.json()["error"]["code"] == "idempotency_key_reused"
+    assert ledger_snapshot(db) == before
+    # Keys belong to their user: bob may use the same key string for his own request.
+    r = client.post(f"{URL}/transfers", headers={**auth_headers(bob), "Idempotency-Key": "order-42"},
+                    json={"to_user_id": alice.id, "amount": 100, "currency": "USD"})
+    assert r.status_code == 201 and r.headers.get("idempotent-replayed") is None
+
+
+def test_refused_request_does_not_burn_the_key(client, funded, auth_headers, db):
+    from api.wallet import service
+
+    alice, a_acc = funded(100)
+    bob, _ = funded(0)
+    h = {**auth_headers(alice), "Idempotency-Key": "retry-after-topup"}
+    body = {"to_user_id": bob.id, "amount": 150, "currency": "USD"}
+    assert client.post(f"{URL}/transfers", headers=h, json=body).status_code == 422
+    mint = service.system_account(db, "adjustments", "USD")
+    service.post(db, "adjustment", [service.Posting(mint.id, -100), service.Posting(a_acc, 100)])
+    db.commit()
+    assert client.post(f"{URL}/transfers", headers=h, json=body).status_code == 201
+
+
+@pytest.mark.slow
+def test_concurrent_replays_of_one_key_post_once(app, funded, auth_headers, db):
+    from fastapi.testclient import TestClient
+
+    from api.wallet.models import LedgerTransaction
+
+    alice, _ = funded(10_000)
+    bob, _ = funded(0)
+    h = {**auth_headers(alice), "Idempotency-Key": "same-key-everywhere"}
+    body = {"to_user_id": bob.id, "amount": 700, "currency": "USD"}
+    before = ledger_snapshot(db)
+    results, barrier = [], threading.Barrier(12)
+
+    def call():
+        with TestClient(app) as c:
+            barrier.wait()
+            r = c.post(f"{URL}/transfers", headers=h, json=body)
+            results.append((r.status_code, r.json()["id"]))
+
+    threads = [threading.Thread(target=call) for _ in range(12)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(results) == 12
+    assert {s for s, _ in results} == {201}
+    assert len({tx for _, tx in results}) == 1
+    after = ledger_snapshot(db)
+    assert after["transactions"] == before["transactions"] + 1
+    assert after["entries"] == before["entries"] + 2
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(LedgerTransaction)
+                     .where(LedgerTransaction.kind == "transfer",
+                            LedgerTransaction.details["from_user_id"].as_integer() == alice.id)) == 1
+
+
+def _tamper(database_url: str, sql: str, *params) -> None:
+    # The append-only trigger refuses edits; a superuser bypassing triggers plays the attacker.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(sql, params)
+
+
+def test_entries_are_append_only(db, funded):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    _, acc = funded(100)
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.execute(text("UPDATE wallet_entries SET amount = 1 WHERE account_id = :a"), {"a": acc})
+    db.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.execute(text("DELETE FROM wallet_entries WHERE account_id = :a"), {"a": acc})
+    db.rollback()
+
+
+def test_verify_reports_first_broken_link(client, funded, auth_headers, make_user, database_url, idem):
+    alice, a_acc = funded(1_000)
+    bob, b_acc = funded(0)
+    for amount in (10, 20, 30):
+        client.post(f"{URL}/transfers", headers={**auth_headers(alice), **idem()},
+                    json={"to_user_id": bob.id, "amount": amount, "currency": "USD"})
+    admin, _ = make_user(roles=["admin"])
+    ah = auth_headers(admin)
+    ok = client.get(f"{URL}/verify", params={"account_id": b_acc}, headers=ah).json()
+    assert ok["ok"] is True and ok["entries"] == 3
+    _tamper(database_url, "UPDATE wallet_entries SET amount = 25, balance_after = balance_after + 5 "
+            "WHERE account_id = %s AND seq = 2", b_acc)
+    bad = client.get(f"{URL}/verify", params={"account_id": b_acc}, headers=ah).json()
+    assert bad["ok"] is False
+    assert bad["first_broken"]["seq"] == 2
+    # Deleting alice's last entry breaks the chain head.
+    _tamper(database_url, "DELETE FROM wallet_entries WHERE account_id = %s AND seq = "
+            "(SELECT max(seq) FROM wallet_entries WHERE account_id = %s)", a_acc, a_acc)
+    bad = client.get(f"{URL}/verify", params={"account_id": a_acc}, headers=ah).json()
+    assert bad["ok"] is False and "deleted" in bad["first_broken"]["reason"]
+    whole = client.get(f"{URL}/verify", headers=ah).json()
+    assert whole["ok"] is False and len(whole["broken"]) >= 2
+
+
+def test_cli_ledger_verify_exit_codes(funded, database_url):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from api.cli import root
+
+    _, acc = funded(250)
+    result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
+    assert result.exit_code == 0, result.output
+    assert _json.loads(result.output)["ok"] is True
+    _tamper(database_url, "UPDATE wallet_entries SET hash = repeat('f', 64) WHERE account_id = %s", acc)
+    result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
+    assert result.exit_code == 1
+    assert _json.loads(result.output)["first_broken"]["account_id"] == acc
