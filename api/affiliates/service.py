@@ -3,6 +3,7 @@ within the attribution window), commission rules, commissions and their life cyc
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,9 +17,10 @@ from api.affiliates.config import affiliate_settings
 from api.affiliates.models import (DEFAULT_CATEGORY, Affiliate, Commission, CommissionRule,
                                    Referral)
 from api.auth.models import User
-from api.core.errors import Conflict, NotFound, Unprocessable
+from api.core.errors import AppError, Conflict, NotFound, Unprocessable
 from api.goseller.models import Order, OrderItem
 
+log = logging.getLogger("ehb.affiliates")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
 
 
@@ -239,8 +241,8 @@ def approve_due(session: Session, now: datetime | None = None) -> int:
 
 
 def pay_approved(session: Session, now: datetime | None = None, limit: int = 500) -> dict:
-    """Pay every approved commission through the money seam, each in its own transaction.
-    While the ledger is not wired the seam returns None and commissions stay approved."""
+    """Pay every approved commission through the money seam, each in its own transaction. A
+    ledger refusal (e.g. the fee account cannot cover it) leaves the commission approved."""
     now = now or utcnow()
     ids = list(session.scalars(select(Commission.id).where(Commission.status == "approved")
                                .order_by(Commission.id).limit(limit)))
@@ -253,13 +255,17 @@ def pay_approved(session: Session, now: datetime | None = None, limit: int = 500
         if commission is None:
             session.rollback()
             continue
-        ref = money.pay_commission(session, commission)
-        if ref:
-            commission.status, commission.paid_at, commission.ledger_ref = "paid", now, ref
-            paid += 1
-        else:
+        try:
+            with session.begin_nested():
+                ref = money.pay_commission(session, commission)
+        except AppError as exc:
+            log.warning("commission %s not paid: %s", cid, exc.message)
+            session.rollback()
             awaiting += 1
+            continue
+        commission.status, commission.paid_at, commission.ledger_ref = "paid", now, ref
         session.commit()
+        paid += 1
     return {"paid": paid, "awaiting_ledger": awaiting}
 
 

@@ -34,4 +34,13 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
                        f"on {s.order_count} order(s) ({s.status})")
         typer.echo(f"{len(made)} statement(s)")
 
+    @app.command("post")
+    def post() -> None:
+        """Retry paying statements the ledger refused earlier (status awaiting_ledger)."""
+        from api.db import new_session
+        from api.franchises.service import post_awaiting
+
+        with new_session() as session:
+            typer.echo(f"{post_awaiting(session)} statement(s) posted")
+
     root.add_typer(app, name="franchises")

@@ -3,20 +3,23 @@ order attribution by delivery address, monthly settlement statements."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.models import User
-from api.core.errors import Conflict, NotFound, Unprocessable
+from api.core.errors import AppError, Conflict, NotFound, Unprocessable
 from api.franchises import money
 from api.franchises.models import (Franchise, OrderAttribution, PostalClaim, Settlement,
                                    SettlementLine, Territory)
 from api.goseller.config import goseller_settings
 from api.goseller.models import Order
+
+log = logging.getLogger("ehb.franchises")
 
 
 def utcnow() -> datetime:
@@ -192,12 +195,42 @@ def settle_month(session: Session, period_start: date, now: datetime | None = No
         except IntegrityError:  # a concurrent run settled this franchise-month first
             session.rollback()
             continue
-        ref = money.post_settlement(session, settlement)
-        if ref:
-            settlement.status, settlement.ledger_ref, settlement.posted_at = "posted", ref, now
         session.commit()
+        _post(session, settlement, now)
         made.append(settlement)
     return made
+
+
+def _post(session: Session, settlement: Settlement, now: datetime) -> None:
+    """Pay the statement's share through the money seam; a ledger refusal leaves it
+    'awaiting_ledger' for post_awaiting to retry."""
+    settlement = session.scalar(select(Settlement).where(
+        Settlement.id == settlement.id, Settlement.status == "awaiting_ledger")
+        .with_for_update(skip_locked=True))
+    if settlement is None:
+        session.rollback()
+        return
+    try:
+        with session.begin_nested():
+            ref = money.post_settlement(session, settlement)
+    except AppError as exc:
+        log.warning("statement %s not posted: %s", settlement.id, exc.message)
+        session.rollback()
+        return
+    settlement.status, settlement.ledger_ref, settlement.posted_at = "posted", ref, now
+    session.commit()
+
+
+def post_awaiting(session: Session, now: datetime | None = None) -> int:
+    """Retry statements the ledger refused earlier; returns how many are now posted."""
+    now = now or utcnow()
+    ids = list(session.scalars(select(Settlement.id)
+                               .where(Settlement.status == "awaiting_ledger")))
+    session.rollback()
+    for sid in ids:
+        _post(session, session.get(Settlement, sid), now)
+    return session.scalar(select(func.count()).select_from(Settlement).where(
+        Settlement.id.in_(ids), Settlement.status == "posted")) if ids else 0
 
 
 def statements(session: Session, *, franchise_ids: list[int] | None = None) -> list[Settlement]:

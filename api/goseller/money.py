@@ -1,42 +1,64 @@
-"""The money seam of GoSeller: the ONLY module that will call the wallet/payments services.
+"""The money seam of GoSeller: the ONLY module that calls the wallet ledger.
 
-Until the wallet ledger (issue 3) is merged, nothing here moves money:
-- charge_order refuses with 503 payments_unavailable (no order is marked paid without a real
-  payment; the payments side calls service.mark_paid once an intent succeeds);
-- refund_order and pay_out_seller leave their rows in status 'awaiting_ledger' with the exact
-  amounts, so the transfer can be posted later, exactly once.
+Buyers pay from their wallet balance (top-ups go through payment intents of the payments
+service). The payment waits in the ledger's `payouts` system account, the money the
+marketplace owes sellers, until either a refund returns it to the buyer or, after the
+return window, the payout splits it into the seller's net and the platform fee:
+
+    payment  buyer wallet  -total   payouts +total
+    refund   payouts       -amount  buyer wallet +amount
+    payout   payouts       -gross   seller wallet +net   fees +fee
+
+Each function posts inside the caller's transaction (not committed), so the ledger entries
+and the order/payout row that explain them commit together or not at all.
 """
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.orm import Session
 
-from api.core.errors import AppError
-from api.goseller.models import Order, Payout
+from api.goseller.models import Order, Payout, Seller
+from api.wallet import service as ledger
+from api.wallet.service import Posting
 
-log = logging.getLogger("ehb.goseller")
+HOLDING = "payouts"
 
 
-class PaymentsUnavailable(AppError):
-    status_code, code = 503, "payments_unavailable"
+def ref(transaction_id: int) -> str:
+    return f"wallet_tx:{transaction_id}"
 
 
 def charge_order(session: Session, order: Order) -> str:
-    """Charge the buyer for the order total; returns the payment reference."""
-    raise PaymentsUnavailable("payments are not connected yet; the order stays placed")
+    """Move the order total from the buyer's wallet to the holding account; refuses with
+    422 no_wallet / insufficient_funds and posts nothing then."""
+    buyer = ledger.wallet_of(session, order.buyer_id, order.currency)
+    holding = ledger.system_account(session, HOLDING, order.currency)
+    tx = ledger.post(session, "goseller_payment",
+                     [Posting(buyer.id, -order.subtotal_minor),
+                      Posting(holding.id, order.subtotal_minor)],
+                     description=f"GoSeller order {order.id}", initiated_by=order.buyer_id,
+                     details={"order_id": order.id})
+    return ref(tx)
 
 
-def refund_order(session: Session, order: Order, amount_minor: int) -> str | None:
-    """Refund the buyer; returns the ledger reference, or None while no ledger is wired."""
-    log.info("refund of %s %s for order %s awaits the ledger", amount_minor, order.currency,
-             order.id)
-    return None
+def refund_order(session: Session, order: Order, amount_minor: int) -> str:
+    buyer = ledger.owned_account(session, order.buyer_id, order.currency)
+    holding = ledger.system_account(session, HOLDING, order.currency)
+    tx = ledger.post(session, "goseller_refund",
+                     [Posting(holding.id, -amount_minor), Posting(buyer.id, amount_minor)],
+                     description=f"GoSeller refund of order {order.id}",
+                     details={"order_id": order.id})
+    return ref(tx)
 
 
-def pay_out_seller(session: Session, payout: Payout) -> str | None:
-    """Credit the seller's wallet with payout.net_minor; returns the ledger reference, or None
-    while no ledger is wired (the payout row stays 'awaiting_ledger')."""
-    log.info("payout %s (%s %s) awaits the ledger", payout.id, payout.net_minor, payout.currency)
-    return None
+def pay_out_seller(session: Session, payout: Payout) -> str:
+    seller_user = session.get(Seller, payout.seller_id).user_id
+    wallet = ledger.owned_account(session, seller_user, payout.currency)
+    holding = ledger.system_account(session, HOLDING, payout.currency)
+    fees = ledger.system_account(session, "fees", payout.currency)
+    postings = [Posting(holding.id, -payout.gross_minor), Posting(wallet.id, payout.net_minor),
+                Posting(fees.id, payout.fee_minor)]
+    tx = ledger.post(session, "goseller_payout", [p for p in postings if p.amount],
+                     description=f"GoSeller payout for order {payout.order_id}",
+                     details={"order_id": payout.order_id, "payout_id": payout.id})
+    return ref(tx)

@@ -1,5 +1,6 @@
 """Orders: cart → placed → paid → fulfilled → delivered, or canceled, or returned with a
-refund. Stock is reserved at placement by a conditional UPDATE (stock >= qty), so concurrent
+refund. Payment, refunds and payouts move money only through money.py (the wallet ledger).
+Stock is reserved at placement by a conditional UPDATE (stock >= qty), so concurrent
 buyers can never oversell; it is released on cancel and restocked on return."""
 
 from __future__ import annotations
@@ -174,28 +175,13 @@ def place_order(session: Session, buyer_id: int, order_id: int, address: Address
 
 
 def pay_order(session: Session, buyer_id: int, order_id: int, now: datetime | None = None) -> Order:
+    """Charge the buyer's wallet through the money seam and mark the order paid, in one
+    transaction: the order row lock makes a second (or concurrent) payment a 409."""
+    now = now or utcnow()
     order = _buyer_order(session, buyer_id, order_id)
     _require(order, "placed", action="pay")
-    payment_ref = money.charge_order(session, order)
-    return mark_paid(session, order.id, payment_ref, order.subtotal_minor, order.currency, now)
-
-
-def mark_paid(session: Session, order_id: int, payment_ref: str, amount_minor: int,
-              currency: str, now: datetime | None = None) -> Order:
-    """The payment for the order succeeded (called by the payment seam / webhook handling).
-    Idempotent for the same payment reference."""
-    now = now or utcnow()
-    order = session.get(Order, order_id, with_for_update=True)
-    if order is None:
-        raise NotFound(f"order {order_id} not found")
-    if order.payment_ref == payment_ref and order.status != "placed":
-        return order
-    _require(order, "placed", action="mark paid")
-    if amount_minor != order.subtotal_minor or currency != order.currency:
-        raise Unprocessable(f"payment of {amount_minor} {currency} does not match the order "
-                            f"total {order.subtotal_minor} {order.currency}",
-                            code="amount_mismatch")
-    order.status, order.paid_at, order.payment_ref = "paid", now, payment_ref
+    order.payment_ref = money.charge_order(session, order)
+    order.status, order.paid_at = "paid", now
     session.flush()
     events.emit(session, "paid", order, now)
     session.commit()
@@ -212,10 +198,9 @@ def _refund_all(session: Session, order: Order) -> None:
     amount = order.subtotal_minor - order.refunded_minor
     if amount <= 0:
         return
-    ref = money.refund_order(session, order, amount)
+    order.refund_ref = money.refund_order(session, order, amount)
     order.refunded_minor += amount
-    order.refund_ref = ref
-    order.refund_status = "refunded" if ref else "awaiting_ledger"
+    order.refund_status = "refunded"
 
 
 def _cancel(session: Session, order: Order, reason: str | None, now: datetime) -> Order:
@@ -335,9 +320,8 @@ def run_payouts(session: Session, now: datetime | None = None, limit: int = 500)
             session.rollback()
             continue
         payout = session.get(Payout, payout_id)
-        ref = money.pay_out_seller(session, payout)
-        if ref:
-            payout.status, payout.ledger_ref, payout.paid_at = "paid", ref, now
+        payout.ledger_ref = money.pay_out_seller(session, payout)
+        payout.status, payout.paid_at = "paid", now
         session.commit()
         made.append(payout)
     return made

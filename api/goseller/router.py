@@ -129,7 +129,8 @@ def place(order_id: Id, body: PlaceIn, principal: CurrentUser, session: SessionD
     return _order_out(session, orders.place_order(session, principal.user_id, order_id, address))
 
 
-@router.post("/orders/{order_id}/pay", response_model=OrderOut, summary="Pay a placed order")
+@router.post("/orders/{order_id}/pay", response_model=OrderOut,
+             summary="Pay a placed order from my wallet balance (top up through payments)")
 def pay(order_id: Id, principal: CurrentUser, session: SessionDep):
     return _order_out(session, orders.pay_order(session, principal.user_id, order_id))
 

@@ -13,7 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from api.affiliates import service
 from api.affiliates.models import Commission, CommissionRule
 from api.db import new_session, session_scope
+from api.goseller import orders
 from api.goseller.models import Order
+from api.wallet import service as ledger
+from tests.goseller.market import set_fee_balance
 
 API = "/api/v1/affiliates"
 
@@ -126,7 +129,7 @@ def test_commission_rates_by_category_and_tier_then_life_cycle(client, market, d
     market.cart(buyer, mug["id"], 2)
     cart = market.cart(buyer, book["id"], 1)
     market.place(buyer, cart["id"])
-    market.mark_paid(cart["id"])
+    market.pay(cart["id"])
     commissions = client.get(f"{API}/me/commissions", headers=aff.headers).json()
     assert len(commissions) == 1
     first = commissions[0]
@@ -172,18 +175,32 @@ def test_pending_approved_paid_and_reversals(client, market, db):
                        json={}).status_code == 200
     assert client.post(f"/api/v1/goseller/orders/{canceled}/cancel", headers=buyer.headers,
                        json={}).status_code == 200
-    r = client.post(f"{API}/commissions/run", headers=market.support.headers)
-    assert r.status_code == 200 and r.json()["approved"] >= 1
+    with new_session() as s:
+        assert service.approve_due(s) >= 1
     statuses = {c["order_id"]: c["status"] for c in
                 client.get(f"{API}/me/commissions", headers=aff.headers).json()}
     assert statuses == {settled: "approved", recent: "reversed", canceled: "reversed"}
-    # The ledger is not wired: approved commissions are counted as awaiting it, not paid.
+    # Paying moves the commission from the platform's fee account to the affiliate's wallet.
     with new_session() as s:
-        result = service.pay_approved(s)
-    assert result["paid"] == 0 and result["awaiting_ledger"] >= 1
+        orders.run_payouts(s)  # the order's platform fee reaches the fee account first
+        fees = ledger.system_account(s, "fees", "EUR")
+        s.commit()
+    db.expire_all()
+    fees_before = db.get(type(fees), fees.id).balance
+    r = client.post(f"{API}/commissions/run", headers=market.support.headers)
+    assert r.status_code == 200 and r.json()["paid"] >= 1
     db.expire_all()
     row = db.scalar(select(Commission).where(Commission.order_id == settled))
-    assert (row.status, row.paid_at, row.commission_minor) == ("approved", None, 100)
+    assert (row.status, row.commission_minor) == ("paid", 100)
+    assert row.ledger_ref.startswith("wallet_tx:") and row.paid_at is not None
+    assert ledger.owned_account(db, aff.id, "EUR", create=False).balance == 100
+    assert db.get(type(fees), fees.id).balance == fees_before - sum(
+        c.commission_minor for c in db.scalars(select(Commission).where(
+            Commission.paid_at == row.paid_at)))
+    with new_session() as s:  # paying again finds nothing: no second credit
+        service.pay_approved(s)
+    db.expire_all()
+    assert ledger.owned_account(db, aff.id, "EUR", create=False).balance == 100
     assert client.post(f"{API}/commissions/run", headers=aff.headers).status_code == 403
 
 
@@ -210,7 +227,9 @@ def test_no_duplicate_commission_per_order_under_races(client, market, db):
     for t in threads:
         t.join(30)
     assert outcomes == [None] * 6
-    market.mark_paid(order_id)  # a replayed payment callback adds nothing either
+    # A second payment attempt is refused by the order's state and adds nothing either.
+    r = client.post(f"/api/v1/goseller/orders/{order_id}/pay", headers=buyer.headers)
+    assert r.status_code == 409
     assert db.scalar(select(func.count()).select_from(Commission)
                      .where(Commission.order_id == order_id)) == 1
     existing = db.scalar(select(Commission).where(Commission.order_id == order_id))
@@ -237,7 +256,7 @@ def test_concurrent_first_payments_of_fresh_orders_record_one_each(client, marke
 
     def pay(i: int) -> None:
         barrier.wait()
-        market.mark_paid(ids[i])
+        market.pay(ids[i])
 
     threads = [threading.Thread(target=pay, args=(i,)) for i in range(2)]
     for t in threads:
@@ -248,3 +267,29 @@ def test_concurrent_first_payments_of_fresh_orders_record_one_each(client, marke
                      client.get(f"{API}/me/commissions", headers=aff.headers).json())
     # Whichever is first sees volume 0 (5 % = 600); the other sees 12 000 (8 % = 960).
     assert amounts == [600, 960]
+
+
+def test_ledger_refusal_leaves_commission_approved_until_it_can_be_paid(client, market, db):
+    aff, code = approved_affiliate(client, market)
+    shop = market.shop()
+    mug = market.product(shop, category="home", price_minor=4000)
+    buyer = market.actor()
+    touch(client, buyer, code)
+    order_id = market.buy(buyer, shop, mug, 1,
+                          delivered_at=datetime.now(UTC) - timedelta(days=20))
+    with new_session() as s:
+        service.approve_due(s)
+    set_fee_balance(0)  # the platform has no fee revenue to pay commissions from
+    with new_session() as s:
+        result = service.pay_approved(s)
+    assert result["paid"] == 0 and result["awaiting_ledger"] >= 1
+    db.expire_all()
+    row = db.scalar(select(Commission).where(Commission.order_id == order_id))
+    assert (row.status, row.ledger_ref, row.commission_minor) == ("approved", None, 200)
+    assert ledger.owned_account(db, aff.id, "EUR", create=False) is None  # nothing moved
+    set_fee_balance(10_000)
+    with new_session() as s:
+        service.pay_approved(s)
+    db.expire_all()
+    assert db.get(Commission, row.id).status == "paid"
+    assert ledger.owned_account(db, aff.id, "EUR", create=False).balance == 200

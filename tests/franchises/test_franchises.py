@@ -15,6 +15,9 @@ from api.db import new_session, session_scope
 from api.franchises import service
 from api.franchises.models import OrderAttribution, PostalClaim, Settlement, Territory
 from api.goseller import orders
+from api.wallet import service as ledger
+from api.wallet.models import LedgerAccount
+from tests.goseller.market import set_fee_balance
 
 API = "/api/v1/franchises"
 
@@ -169,6 +172,7 @@ def test_monthly_settlement_statements_and_scoping(client, market, db):
     later = market.buy(buyer, shop, product, 1, delivered_at=datetime.now(UTC),
                        postal_code=code_a)
 
+    set_fee_balance(50_000)  # platform revenue the shares are paid from
     sup = market.support.headers
     r = client.post(f"{API}/settlements/run", headers=sup,
                     json={"period": f"{period:%Y-%m}"})
@@ -182,7 +186,11 @@ def test_monthly_settlement_statements_and_scoping(client, market, db):
     # B: net of 4000 (fee 400) = 3600 at 20 % = 720.
     assert (sb["order_count"], sb["gross_minor"], sb["net_minor"], sb["share_minor"]) == \
         (1, 4000, 3600, 720)
-    assert sa["status"] == sb["status"] == "awaiting_ledger"  # not pretended as paid
+    assert sa["status"] == sb["status"] == "posted"
+    db.expire_all()
+    assert ledger.owned_account(db, owner_a.id, "EUR", create=False).balance == 500
+    assert ledger.owned_account(db, owner_b.id, "EUR", create=False).balance == 720
+    assert fee_balance(db) == 50_000 - 500 - 720
     assert later not in [line["order_id"] for line in sa["lines"]]
     # A rerun creates no second statement.
     r = client.post(f"{API}/settlements/run", headers=sup, json={"period": f"{period:%Y-%m}"})
@@ -239,3 +247,32 @@ def test_concurrent_settlement_runs_make_one_statement(client, market, db):
     assert errors == []
     rows = db.scalars(select(Settlement).where(Settlement.franchise_id == f["id"])).all()
     assert len(rows) == 1 and rows[0].order_count == 3 and rows[0].share_minor == 30
+
+
+def fee_balance(db) -> int:
+    db.expire_all()
+    return db.scalar(select(LedgerAccount.balance).where(LedgerAccount.code == "system:fees:EUR"))
+
+
+def test_statement_awaits_the_ledger_until_fees_can_cover_it(client, market, db):
+    owner, f = new_franchise(client, market, "gross", 5000)
+    code = uniq_postal()
+    add_territory(client, market, f["id"], [code])
+    shop = market.shop()
+    product = market.product(shop, price_minor=1000)
+    period = _two_months_ago()
+    market.buy(market.actor(), shop, product, 1,
+               delivered_at=datetime(period.year, period.month, 25, tzinfo=UTC),
+               postal_code=code)
+    set_fee_balance(0)
+    with new_session() as s:
+        made = [x for x in service.settle_month(s, period) if x.franchise_id == f["id"]]
+    assert [(x.share_minor, x.status) for x in made] == [(500, "awaiting_ledger")]
+    assert ledger.owned_account(db, owner.id, "EUR", create=False) is None
+    set_fee_balance(600)
+    with new_session() as s:
+        assert service.post_awaiting(s) >= 1
+    db.expire_all()
+    assert db.get(Settlement, made[0].id).status == "posted"
+    assert ledger.owned_account(db, owner.id, "EUR", create=False).balance == 500
+    assert fee_balance(db) == 100

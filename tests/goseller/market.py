@@ -1,6 +1,6 @@
 """Test helpers shared by the goseller, affiliates and franchises tests: shops, products and
-orders driven through the API (and the payment callback service function, which is what the
-payments side calls once an intent succeeds)."""
+orders driven through the API and the service functions; buyers' wallets funded through the
+real ledger (minted from the `adjustments` system account, like the wallet tests do)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api.db import session_scope
+from api.db import new_session, session_scope
 from api.goseller import orders
 from api.goseller.models import Order
+from api.wallet import service as ledger
+from api.wallet.service import Posting
 
 ADDRESS = {"name": "Ada Buyer", "line1": "Main St 1", "city": "Berlin", "region": "BE",
            "postal_code": "10115", "country": "DE"}
@@ -72,12 +74,21 @@ class Market:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def mark_paid(self, order_id: int, at: datetime | None = None) -> None:
+    def fund(self, user_id: int, amount: int, currency: str = "EUR") -> None:
+        with new_session() as s:
+            account = ledger.owned_account(s, user_id, currency)
+            mint = ledger.system_account(s, "adjustments", currency)
+            ledger.post(s, "adjustment", [Posting(mint.id, -amount), Posting(account.id, amount)])
+            s.commit()
+
+    def pay(self, order_id: int, at: datetime | None = None) -> None:
+        """Fund the buyer with exactly the order total, then pay through the ledger."""
         with session_scope() as s:
             order = s.get(Order, order_id)
-            total, currency = order.subtotal_minor, order.currency
-        with session_scope() as s:
-            orders.mark_paid(s, order_id, f"test-intent-{order_id}", total, currency, now=at)
+            buyer, total, currency = order.buyer_id, order.subtotal_minor, order.currency
+        self.fund(buyer, total, currency)
+        with new_session() as s:
+            orders.pay_order(s, buyer, order_id, now=at)
 
     def deliver(self, shop: Shop, order_id: int, at: datetime | None = None) -> None:
         r = self.client.post(f"/api/v1/goseller/seller/orders/{order_id}/fulfill",
@@ -92,10 +103,23 @@ class Market:
         order = self.cart(buyer, product["id"], qty)
         self.place(buyer, order["id"], **address)
         if paid or delivered_at:
-            self.mark_paid(order["id"], at=paid_at)
+            self.pay(order["id"], at=paid_at)
         if delivered_at:
             self.deliver(shop, order["id"], at=delivered_at)
         return order["id"]
+
+
+def set_fee_balance(amount: int, currency: str = "EUR") -> None:
+    """Test setup: bring the platform fee account to exactly `amount` through the ledger
+    (against the adjustments account), e.g. to show a refusal when it cannot cover a payment."""
+    with new_session() as s:
+        fees = ledger.system_account(s, "fees", currency)
+        adjust = ledger.system_account(s, "adjustments", currency)
+        s.refresh(fees, with_for_update=True)
+        delta = amount - fees.balance
+        if delta:
+            ledger.post(s, "adjustment", [Posting(fees.id, delta), Posting(adjust.id, -delta)])
+        s.commit()
 
 
 def skip_undelivered_order_messages() -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
-from api.core.errors import Conflict, Unprocessable
-from api.db import session_scope
+from api.core.errors import Conflict
 from api.goseller import orders
 from api.goseller.models import Order, OrderItem, Product
+from api.wallet.service import owned_account
 
 API = "/api/v1/goseller"
+
+
+def balance(db, user_id: int, currency: str = "EUR") -> int:
+    db.expire_all()
+    account = owned_account(db, user_id, currency, create=False)
+    return account.balance if account else 0
 
 
 def stock(db, product_id: int) -> int:
@@ -37,13 +42,21 @@ def test_full_order_flow_and_ownership(client, market, db):
     assert placed["items"][0]["unit_price_minor"] == 1999
     assert stock(db, product["id"]) == 3
 
-    # Paying goes through the payments seam, which is not connected yet: a clear 503, no change.
-    r = client.post(f"{API}/orders/{cart['id']}/pay", headers=buyer.headers)
-    assert r.status_code == 503 and r.json()["error"]["code"] == "payments_unavailable"
+    # Paying debits the buyer's wallet: no wallet or too little money is a 422, nothing moves.
+    pay = f"{API}/orders/{cart['id']}/pay"
+    r = client.post(pay, headers=buyer.headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "no_wallet"
+    market.fund(buyer.id, 3997)
+    r = client.post(pay, headers=buyer.headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "insufficient_funds"
+    assert balance(db, buyer.id) == 3997
     assert client.get(f"{API}/orders/{cart['id']}", headers=buyer.headers).json()["status"] == \
         "placed"
-
-    market.mark_paid(cart["id"])
+    market.fund(buyer.id, 1)
+    r = client.post(pay, headers=buyer.headers)
+    assert r.status_code == 200 and r.json()["status"] == "paid"
+    assert balance(db, buyer.id) == 0
+    assert client.post(pay, headers=buyer.headers).status_code == 409
     r = client.post(f"{API}/seller/orders/{cart['id']}/deliver", headers=shop.headers)
     assert r.status_code == 409 and r.json()["error"]["code"] == "bad_order_state"
     r = client.post(f"{API}/seller/orders/{cart['id']}/fulfill", headers=shop.headers)
@@ -149,8 +162,8 @@ def test_cancel_releases_stock_and_records_refund(client, market, db):
                     json={"reason": "out of stock"})
     body = r.json()
     assert body["status"] == "canceled" and body["refunded_minor"] == 500
-    # No ledger yet: the refund is recorded with its amount, not pretended.
-    assert body["refund_status"] == "awaiting_ledger"
+    assert body["refund_status"] == "refunded"
+    assert balance(db, buyer.id) == 500  # the refund went back to the buyer's wallet
     assert stock(db, product["id"]) == 5
     r = client.post(f"{API}/orders/{paid}/cancel", headers=buyer.headers, json={})
     assert r.status_code == 409
@@ -183,23 +196,34 @@ def test_return_within_window_only(client, market, db):
                        json={}).status_code == 409
 
 
-def test_payment_callback_checks_amount_and_is_idempotent(market):
+def test_concurrent_payments_of_one_order_charge_once(market, db):
+    import threading
+
+    from api.db import new_session
+
     shop = market.shop()
     buyer = market.actor()
     product = market.product(shop, price_minor=300)
     order_id = market.buy(buyer, shop, product, 2, paid=False)
-    with session_scope() as s, pytest.raises(Unprocessable):
-        orders.mark_paid(s, order_id, "intent-1", 599, "EUR")
-    with session_scope() as s, pytest.raises(Unprocessable):
-        orders.mark_paid(s, order_id, "intent-1", 600, "USD")
-    with session_scope() as s:
-        first = orders.mark_paid(s, order_id, "intent-1", 600, "EUR")
-        paid_at = first.paid_at
-    with session_scope() as s:  # a replayed callback changes nothing
-        again = orders.mark_paid(s, order_id, "intent-1", 600, "EUR")
-        assert (again.status, again.paid_at) == ("paid", paid_at)
-    with session_scope() as s, pytest.raises(Conflict):
-        orders.mark_paid(s, order_id, "intent-2", 600, "EUR")
+    market.fund(buyer.id, 6000)
+    barrier = threading.Barrier(5)
+    results: list = []
+
+    def pay() -> None:
+        with new_session() as s:
+            barrier.wait()
+            try:
+                results.append(orders.pay_order(s, buyer.id, order_id).status)
+            except Conflict as exc:
+                results.append(exc.code)
+
+    threads = [threading.Thread(target=pay) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["bad_order_state"] * 4 + ["paid"]
+    assert balance(db, buyer.id) == 6000 - 600
 
 
 def test_out_of_range_ids_and_filters_are_422_not_500(client, market):

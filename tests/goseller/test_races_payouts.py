@@ -12,6 +12,7 @@ from api.core.errors import AppError
 from api.db import new_session
 from api.goseller import orders
 from api.goseller.models import Order, Payout, Product
+from api.wallet.service import owned_account
 
 API = "/api/v1/goseller"
 ADDRESS = orders.Address("A", "Main 1", "Berlin", None, "10115", "DE")
@@ -109,7 +110,10 @@ def test_payout_only_after_return_window_and_exactly_once(client, market, db):
     assert sorted(p.order_id for p in rows) == sorted(due)
     for p in rows:
         assert (p.gross_minor, p.fee_minor, p.net_minor) == (5000, 500, 4500)
-        assert p.status == "awaiting_ledger" and p.ledger_ref is None  # no ledger yet
+        assert p.status == "paid" and p.ledger_ref.startswith("wallet_tx:")
+    # The seller's wallet received each net amount exactly once.
+    db.expire_all()
+    assert owned_account(db, shop.id, "EUR", create=False).balance == 6 * 4500
     # A second run (API, support) finds nothing left for this shop.
     r = client.post(f"{API}/payouts/run", headers=market.support.headers)
     assert r.status_code == 200
