@@ -13,7 +13,7 @@ from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from api.core.errors import Conflict, NotFound, Unprocessable
+from api.core.errors import AppError, Conflict, NotFound, Unprocessable
 from api.goseller import events, money
 from api.goseller.config import goseller_settings
 from api.goseller.models import Order, OrderItem, Payout, Product, Seller
@@ -174,10 +174,35 @@ def place_order(session: Session, buyer_id: int, order_id: int, address: Address
     return order
 
 
-def pay_order(session: Session, buyer_id: int, order_id: int, now: datetime | None = None) -> Order:
+class PaymentProcessing(AppError):
+    status_code, code = 409, "payment_processing"
+
+
+def _top_up(session: Session, buyer_id: int, order_id: int, payment_method_id: int) -> None:
+    """Its own unit of work: the top-up intent and its ledger postings commit whatever happens
+    to the order afterwards (the money is then in the buyer's wallet)."""
+    order = _buyer_order(session, buyer_id, order_id)
+    _require(order, "placed", action="pay")
+    intent = money.top_up_for_order(session, order, payment_method_id)
+    session.commit()
+    if intent is None or intent.status == "succeeded":
+        return
+    if intent.status == "failed":
+        raise money.PaymentDeclined(f"the payment method was declined ({intent.failure_code})",
+                              details={"intent_id": intent.id})
+    raise PaymentProcessing("the card payment is still processing; the top-up reaches your "
+                            "wallet when it completes, then pay again",
+                            details={"intent_id": intent.id, "status": intent.status})
+
+
+def pay_order(session: Session, buyer_id: int, order_id: int, now: datetime | None = None,
+              payment_method_id: int | None = None) -> Order:
     """Charge the buyer's wallet through the money seam and mark the order paid, in one
-    transaction: the order row lock makes a second (or concurrent) payment a 409."""
+    transaction: the order row lock makes a second (or concurrent) payment a 409. With a
+    payment method, a top-up intent first covers what the wallet lacks."""
     now = now or utcnow()
+    if payment_method_id is not None:
+        _top_up(session, buyer_id, order_id, payment_method_id)
     order = _buyer_order(session, buyer_id, order_id)
     _require(order, "placed", action="pay")
     order.payment_ref = money.charge_order(session, order)

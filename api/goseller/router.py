@@ -12,7 +12,7 @@ from api.deps import SessionDep
 from api.goseller import orders, service
 from api.goseller.models import Order
 from api.goseller.permissions import OPERATE, SELL, VERIFY
-from api.goseller.schemas import (CartItemIn, OrderOut, PayoutOut, PayoutRunOut, PlaceIn,
+from api.goseller.schemas import (CartItemIn, OrderOut, PayIn, PayoutOut, PayoutRunOut, PlaceIn,
                                   ProductIn, ProductOut, ProductPage, ProductPatch, ReasonIn,
                                   SellerIn, SellerOut, SellerStatusIn)
 
@@ -130,9 +130,11 @@ def place(order_id: Id, body: PlaceIn, principal: CurrentUser, session: SessionD
 
 
 @router.post("/orders/{order_id}/pay", response_model=OrderOut,
-             summary="Pay a placed order from my wallet balance (top up through payments)")
-def pay(order_id: Id, principal: CurrentUser, session: SessionDep):
-    return _order_out(session, orders.pay_order(session, principal.user_id, order_id))
+             summary="Pay a placed order from my wallet, topped up by a card if named")
+def pay(order_id: Id, principal: CurrentUser, session: SessionDep, body: PayIn | None = None):
+    method = body.payment_method_id if body else None
+    return _order_out(session, orders.pay_order(session, principal.user_id, order_id,
+                                                payment_method_id=method))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut,

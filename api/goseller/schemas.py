@@ -103,6 +103,11 @@ class PlaceIn(Strict):
     address: AddressIn
 
 
+class PayIn(Strict):
+    # A card or bank payment method of mine: tops my wallet up for what it lacks.
+    payment_method_id: int | None = Field(None, gt=0, le=2**63 - 1)
+
+
 class ReasonIn(Strict):
     reason: Reason | None = None
 
