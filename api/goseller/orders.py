@@ -256,6 +256,11 @@ def return_order(session: Session, buyer_id: int, order_id: int, reason: str | N
     if now > order.return_deadline:
         raise Conflict("the return window has ended", code="return_window_closed",
                        details={"return_deadline": order.return_deadline.isoformat()})
+    # Payouts insert under this same row lock: a clock skewed across servers cannot make an
+    # order both paid out and refunded.
+    if session.scalar(select(Payout.id).where(Payout.order_id == order.id)):
+        raise Conflict("this order was already paid out to the seller",
+                       code="already_paid_out")
     _release_stock(session, order)  # returned goods go back on the shelf
     _refund_all(session, order)
     order.status, order.returned_at, order.cancel_reason = "returned", now, reason
@@ -322,7 +327,7 @@ def run_payouts(session: Session, now: datetime | None = None, limit: int = 500)
     now = now or utcnow()
     has_payout = exists().where(Payout.order_id == Order.id)
     due = list(session.scalars(select(Order.id).where(
-        Order.status == "delivered", Order.return_deadline <= now, ~has_payout)
+        Order.status == "delivered", Order.return_deadline < now, ~has_payout)
         .order_by(Order.id).limit(limit)))
     session.rollback()
     made = []

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from api.core.errors import Conflict
 from api.db import new_session
 from api.goseller import orders
 from api.goseller.models import Order, Payout
@@ -100,3 +102,21 @@ def test_return_refunds_and_nothing_is_paid_out(client, market, db):
     assert order_id not in [p.order_id for p in later]
     with new_session() as s:
         assert ledger.owned_account(s, shop.id, "EUR", create=False) is None
+
+
+def test_an_order_paid_out_cannot_also_be_refunded(client, market, db):
+    shop = market.shop()
+    buyer = market.actor()
+    product = market.product(shop, price_minor=900)
+    delivered = datetime.now(UTC) - timedelta(days=14, seconds=30)
+    order_id = market.buy(buyer, shop, product, 1, delivered_at=delivered)
+    with new_session() as s:
+        assert order_id in [p.order_id for p in orders.run_payouts(s)]
+    # A return stamped inside the window (a server whose clock lags) is still refused.
+    with new_session() as s, pytest.raises(Conflict) as refused:
+        deadline = s.get(Order, order_id).return_deadline
+        orders.return_order(s, buyer.id, order_id, now=deadline - timedelta(seconds=1))
+    assert refused.value.code == "already_paid_out"
+    db.expire_all()
+    order = db.get(Order, order_id)
+    assert (order.status, order.refunded_minor) == ("delivered", 0)
