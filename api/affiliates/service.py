@@ -234,7 +234,7 @@ def approve_due(session: Session, now: datetime | None = None) -> int:
     result = session.execute(
         update(Commission).where(Commission.status == "pending",
                                  Commission.order_id == Order.id,
-                                 Order.status == "delivered", Order.return_deadline <= now)
+                                 Order.status == "delivered", Order.return_deadline < now)
         .values(status="approved", approved_at=now))
     session.commit()
     return result.rowcount
