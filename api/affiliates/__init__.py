@@ -1,0 +1,1 @@
+"""EHB-AFFILIATE: affiliates, referral codes, first-touch attribution, commissions."""

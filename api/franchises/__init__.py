@@ -1,0 +1,1 @@
+"""EHB-FRANCHISE: franchises, exclusive territories, order attribution, settlements."""

@@ -1,0 +1,1 @@
+"""EHB-GOSELLER: marketplace sellers, catalog, orders with stock reservation, seller payouts."""
