@@ -144,7 +144,7 @@ def run_due_exports(session: Session, cadence: str, now: datetime | None = None,
     """Export every due subscription of `cadence`, then apply retention under dest_dir."""
     settings = settings or get_export_settings()
     now = now or datetime.now(UTC)
-    dest = Path(dest_dir or settings.dest_dir).resolve()
+    dest = Path(dest_dir).resolve() if dest_dir else settings.export_dir()
     summary = ExportSummary(cadence)
     start = period_start(cadence, now)
     for sub_id in [s.id for s in due_subscriptions(session, cadence, now)]:
