@@ -3,7 +3,6 @@ cadence (the logic is api.reports.scheduled.run_due_exports), three schedules af
 nightly full build (02:00 UTC), retention after each run. A failed export fails the run (after
 the others are exported) so it shows red in the UI, with the counts and paths as metadata."""
 
-
 from typing import Literal
 
 import dagster as dg

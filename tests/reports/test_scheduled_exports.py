@@ -212,9 +212,20 @@ def test_a_failing_export_alerts_its_owner_and_the_others_still_export(
 
 @pytest.fixture(scope="module")
 def dagster_defs():
-    """Loading the code location (dbt manifest included) is slow: once per module."""
-    from pipelines.definitions import defs
+    """Loading the code location is slow: once per module, and for the default warehouse
+    folder, whose dbt manifest is reused from run to run (a temporary folder re-parses)."""
+    from pathlib import Path
 
+    old = os.environ.get("EHB_WAREHOUSE_DIR")
+    os.environ["EHB_WAREHOUSE_DIR"] = str(
+        (Path(os.environ.get("EHB_DATA_DIR", "data")) / "warehouse").resolve())
+    try:
+        from pipelines.definitions import defs
+    finally:
+        if old is None:
+            os.environ.pop("EHB_WAREHOUSE_DIR", None)
+        else:
+            os.environ["EHB_WAREHOUSE_DIR"] = old
     return defs
 
 
