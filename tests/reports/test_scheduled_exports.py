@@ -273,3 +273,20 @@ def test_dagster_run_fails_red_with_metadata_when_an_export_fails(
         assert info.metadata["failed"].value == 1 and info.metadata["exported"].value == 0
     finally:
         get_export_settings.cache_clear()
+
+
+def test_cli_run_due_exports_and_fails_on_a_failed_export(client, db, analyst, report,
+                                                          detail_report, tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli import root
+
+    subscribe(client, analyst[1], detail_report["id"], cadence="weekly", format="parquet")
+    ok = CliRunner().invoke(root, ["reports", "run-due", "weekly", "--dest", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "exported 1, failed 0" in ok.output and len(list(tmp_path.rglob("*.parquet"))) == 1
+    subscribe(client, analyst[1], report["id"], cadence="weekly", format="csv")
+    _break(db, report["id"])
+    bad = CliRunner().invoke(root, ["reports", "run-due", "weekly", "--dest", str(tmp_path)])
+    assert bad.exit_code == 1 and "exported 0, failed 1" in bad.output
+    assert CliRunner().invoke(root, ["reports", "run-due", "hourly"]).exit_code == 2
