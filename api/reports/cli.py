@@ -1,4 +1,5 @@
-"""`ehb reports export` (one file), `ehb reports run-due <cadence>` (the scheduled exports) and `ehb bench exports`."""
+"""`ehb reports export` (one file), `ehb reports run-due <cadence>` (scheduled exports) and
+`ehb bench exports`."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.dependencies import Principal
 from api.auth.models import User
-from api.core.errors import AppError, Conflict, NotFound, Unprocessable
+from api.core.errors import AppError, Conflict, NotFound
 from api.notifications.service import enqueue
 from api.reports import exports
 from api.reports.models import ReportDefinition, ReportExportRun, ReportSubscription

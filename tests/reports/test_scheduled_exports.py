@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
