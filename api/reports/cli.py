@@ -1,4 +1,5 @@
-"""`ehb reports export` (one file, as the scheduled exports do) and `ehb bench exports`."""
+"""`ehb reports export` (one file), `ehb reports run-due <cadence>` (scheduled exports) and
+`ehb bench exports`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,29 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
         if keep_days is not None:
             for old in apply_retention(dest, keep_days):
                 typer.echo(f"removed {old}")
+
+    @reports.command("run-due")
+    def run_due(
+        cadence: str = typer.Argument(..., help="daily, weekly or monthly"),
+        dest: Path = typer.Option(None, help="folder for the files (default: the settings')"),
+    ) -> None:
+        """Export the due subscriptions of a cadence (what the Dagster schedules run)."""
+        from api.db import new_session
+        from api.reports.scheduled import run_due_exports
+
+        if cadence not in ("daily", "weekly", "monthly"):
+            typer.echo("error: cadence must be daily, weekly or monthly", err=True)
+            raise typer.Exit(2)
+        with new_session() as session:
+            summary = run_due_exports(session, cadence, dest_dir=dest)
+        for path in summary.paths:
+            typer.echo(path)
+        for failure in summary.failures:
+            typer.echo(f"failed: {json.dumps(failure)}", err=True)
+        typer.echo(f"exported {summary.exported}, failed {summary.failed}, "
+                   f"removed {len(summary.removed)}")
+        if summary.failed:
+            raise typer.Exit(1)
 
     root.add_typer(reports, name="reports")
 

@@ -46,12 +46,15 @@ def _batches(query: Pending) -> Iterator[pa.RecordBatch]:
     yield from query.batches(BATCH_ROWS)
 
 
-def csv_chunks(cursor) -> Iterator[bytes]:
+def csv_chunks(cursor, counted: list[int] | None = None) -> Iterator[bytes]:
+    """CSV bytes batch by batch; `counted`, when given, gets each batch's row count added."""
     import pyarrow.csv as pacsv
 
     first = True
     try:
         for batch in _batches(cursor):
+            if counted is not None:
+                counted[0] += batch.num_rows
             sink = io.BytesIO()
             table = pa.Table.from_batches([_plain(batch)])
             pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=first))
@@ -222,10 +225,11 @@ def write_file(fmt: str, cursor, path: Path, defn: ReportDefinition, params: dic
     if fmt == "pdf":
         return write_pdf(cursor, path, defn, params)
     if fmt == "csv":
+        counted = [0]
         with open(path, "wb") as fh:
-            for chunk in csv_chunks(cursor):
+            for chunk in csv_chunks(cursor, counted):
                 fh.write(chunk)
-        return -1
+        return counted[0]
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -250,7 +254,15 @@ def slug(name: str) -> str:
 
 def run_export(definition_id: int, fmt: str, dest_dir: Path | str,
                parameters: dict[str, Any] | None = None, user_id: int | None = None) -> Path:
-    """Write one report file under dest_dir/<report-slug>/ (for the scheduled exports).
+    """Write one report file under dest_dir/<report-slug>/ (see export_file)."""
+    return export_file(definition_id, fmt, dest_dir, parameters, user_id)[0]
+
+
+def export_file(definition_id: int, fmt: str, dest_dir: Path | str,
+                parameters: dict[str, Any] | None = None,
+                user_id: int | None = None) -> tuple[Path, int]:
+    """Write one report file under dest_dir/<report-slug>/ (for the scheduled exports) and
+    return it with the rows written (for a PDF, the rows shown).
 
     The rows are those `user_id` may see (a subscriber's scope); without a user, the report's
     owner's; a report without an owner runs unrestricted only for operators' schedules.
@@ -277,13 +289,13 @@ def run_export(definition_id: int, fmt: str, dest_dir: Path | str,
     final = out_dir / f"{slug(defn.name)}-{stamp}.{fmt}"
     partial = final.with_suffix(final.suffix + ".part")
     try:
-        write_file(fmt, execute(defn, params, scope), partial, defn, params)
+        rows = write_file(fmt, execute(defn, params, scope), partial, defn, params)
         os.replace(partial, final)  # readers never see a half-written export
     finally:
         partial.unlink(missing_ok=True)
     log.info("report export written report_id=%s format=%s bytes=%s", definition_id, fmt,
              final.stat().st_size)
-    return final
+    return final, rows
 
 
 def apply_retention(dest_dir: Path | str, keep_days: int, keep_latest: int = 1,

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from api.auth.dependencies import Principal, require
 from api.core.errors import Unprocessable
 from api.deps import SessionDep
-from api.reports import exports, service
+from api.reports import exports, scheduled, service
 from api.reports.permissions import MANAGE, RUN
-from api.reports.schemas import DefinitionIn, DefinitionOut, RunIn, RunOut
+from api.reports.schemas import (DefinitionIn, DefinitionOut, ExportRunOut, RunIn, RunOut,
+                                 SubscriptionIn, SubscriptionOut)
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 Runner = Annotated[Principal, Depends(require(RUN))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]
 ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("", response_model=list[DefinitionOut], summary="Report definitions")
@@ -30,6 +32,43 @@ def list_reports(principal: Runner, session: SessionDep) -> list[DefinitionOut]:
              summary="Define a report: a SELECT over the marts with named $parameters")
 def create_report(body: DefinitionIn, principal: Manager, session: SessionDep) -> DefinitionOut:
     return DefinitionOut.model_validate(service.create_definition(session, principal, body))
+
+
+# Scheduled exports. The fixed paths come before /{report_id} so they are not taken for an id.
+@router.get("/subscriptions", response_model=list[SubscriptionOut],
+            summary="My report subscriptions (active)")
+def list_subscriptions(principal: Runner, session: SessionDep) -> list[SubscriptionOut]:
+    return [SubscriptionOut.model_validate(s)
+            for s in scheduled.my_subscriptions(session, principal.user_id)]
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Stop receiving a scheduled export")
+def unsubscribe(subscription_id: ItemId, principal: Runner, session: SessionDep) -> None:
+    scheduled.unsubscribe(session, principal, subscription_id)
+
+
+@router.get("/export-runs", response_model=list[ExportRunOut],
+            summary="My scheduled export runs, newest first")
+def list_export_runs(principal: Runner, session: SessionDep) -> list[ExportRunOut]:
+    return [ExportRunOut.model_validate(r)
+            for r in scheduled.my_export_runs(session, principal.user_id)]
+
+
+@router.get("/export-runs/{run_id}/download", response_class=FileResponse,
+            summary="Download a scheduled export's file (the link in the email)")
+def download_export(run_id: ItemId, principal: Runner, session: SessionDep) -> FileResponse:
+    path, fmt = scheduled.export_file_for(session, principal, run_id)
+    return FileResponse(path, media_type=exports.MEDIA_TYPES[fmt], filename=path.name)
+
+
+@router.post("/{report_id}/subscriptions", response_model=SubscriptionOut,
+             status_code=status.HTTP_201_CREATED,
+             summary="Receive this report by email daily, weekly or monthly")
+def subscribe(report_id: ReportId, body: SubscriptionIn, principal: Runner,
+              session: SessionDep) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(scheduled.subscribe(session, principal, report_id,
+                                                              body))
 
 
 @router.get("/{report_id}", response_model=DefinitionOut, summary="One report definition")

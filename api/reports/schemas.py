@@ -89,3 +89,44 @@ class RunOut(BaseModel):
     row_count: int
     truncated: bool
     parameters: dict[str, Any]
+
+
+CADENCES = ("daily", "weekly", "monthly")
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "xlsx", "parquet", "pdf"] = "csv"
+    cadence: Literal["daily", "weekly", "monthly"]
+    parameters: dict[str, Any] = Field(default_factory=dict, max_length=20)
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    definition_id: int
+    user_id: int
+    format: str
+    cadence: str
+    parameters: dict[str, Any]
+    active: bool
+    last_exported_at: datetime | None
+    created_at: datetime
+
+
+class ExportRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    subscription_id: int | None
+    definition_id: int | None
+    cadence: str
+    format: str
+    status: str
+    rows: int | None
+    bytes: int | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime
