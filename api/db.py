@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, DateTime, Engine, MetaData, create_engine, func
+from sqlalchemy import BigInteger, DateTime, Engine, MetaData, create_engine, event, exc, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from api.settings import get_settings
@@ -37,15 +38,37 @@ class TimestampMixin:
     )
 
 
+# A pooled connection idle for longer than this is pinged before use (a restarted or
+# failed-over server leaves dead connections in the pool). A connection returned moments ago
+# is not: pinging every checkout cost a round trip per request on the hot path.
+PING_IF_IDLE_SECONDS = 2.0
+
+
+def _install_idle_ping(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < PING_IF_IDLE_SECONDS:
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_connection):
+            # The pool discards this connection and checks out (or opens) another one.
+            raise exc.DisconnectionError("pooled connection is dead")
+
+
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return create_engine(
+    engine = create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
     )
+    _install_idle_ping(engine)
+    return engine
 
 
 @lru_cache

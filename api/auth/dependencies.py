@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import exists, select, true
+from sqlalchemy import bindparam, exists, select, true
 from sqlalchemy.orm import Session
 
 from api.auth.models import RefreshToken, User
@@ -25,6 +25,14 @@ from api.deps import get_db
 from api.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="access token from POST /api/v1/auth/login")
+
+
+# Built once: constructing the statement and its cache key on every request cost more than
+# executing it. One variant checks the token's login (refresh family) is still live.
+_USER_AND_LIVE_SESSION = select(User, exists().where(
+    RefreshToken.family_id == bindparam("family"), RefreshToken.revoked_at.is_(None),
+)).where(User.id == bindparam("user_id"))
+_USER_ONLY = select(User, true()).where(User.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,11 @@ class PermissionDependency:
         claims = decode_access_token(get_settings(), credentials.credentials)
         # One query: the user and whether the token's login (refresh family) is still live,
         # so logout, revoke-others, password reset and disabling take effect at once.
-        live = (exists().where(RefreshToken.family_id == claims.session_family,
-                               RefreshToken.revoked_at.is_(None))
-                if claims.session_family else true())
-        row = session.execute(select(User, live).where(User.id == claims.user_id)).first()
+        if claims.session_family:
+            row = session.execute(_USER_AND_LIVE_SESSION, {
+                "user_id": claims.user_id, "family": claims.session_family}).first()
+        else:
+            row = session.execute(_USER_ONLY, {"user_id": claims.user_id}).first()
         user = row[0] if row else None
         if user is None or not user.is_active:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
