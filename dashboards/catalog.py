@@ -62,6 +62,15 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
         "throttle_key": "VARCHAR", "key_kind": "VARCHAR", "failures": "BIGINT",
         "last_failure_at": "TIMESTAMPTZ", "blocked_until": "TIMESTAMPTZ",
     }, date_column="last_failure_at", description="login throttles (current state)"),
+    # Support marts carry no scope column: only unrestricted staff (support, analysts) see rows.
+    Mart("marts", "fct_support_daily", {
+        "day": "DATE", "opened": "BIGINT", "resolved": "BIGINT", "backlog": "BIGINT",
+        "first_response_met": "BIGINT", "first_response_breached": "BIGINT",
+        "resolution_met": "BIGINT", "resolution_breached": "BIGINT",
+    }, date_column="day", description="support tickets, backlog and SLA per day"),
+    Mart("marts", "fct_csat_daily", {
+        "rating_date": "DATE", "responses": "BIGINT", "avg_rating": "DOUBLE", "csat": "DOUBLE",
+    }, date_column="rating_date", description="customer satisfaction ratings per day"),
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",

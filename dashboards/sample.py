@@ -92,6 +92,31 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                         + INTERVAL 15 MINUTE * (i % 9) END AS blocked_until
             FROM range(1, greatest($users // 5, 10) + 1) t(i)""",
                     {"today": today, "users": users})
+        # Support: the most recent days still have tickets pending (neither met nor breached).
+        con.execute("""
+            CREATE TABLE marts.fct_support_daily AS
+            WITH base AS (
+                SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS day, d,
+                       (6 + (d * 7) % 11)::BIGINT AS opened,
+                       (5 + (d * 5) % 9)::BIGINT AS resolved
+                FROM range(0, $days) r(d))
+            SELECT day, opened, resolved,
+                   (20 + sum(opened - resolved) OVER (ORDER BY day))::BIGINT AS backlog,
+                   (opened - (d % 4 = 0)::INTEGER * 2 - CASE WHEN d < 1 THEN 2 ELSE 0 END)::BIGINT
+                       AS first_response_met,
+                   ((d % 4 = 0)::INTEGER * 2)::BIGINT AS first_response_breached,
+                   (CASE WHEN d < 3 THEN opened // 2 ELSE opened - (d % 3 = 0)::INTEGER * 3 END)::BIGINT
+                       AS resolution_met,
+                   (CASE WHEN d < 3 THEN 0 ELSE (d % 3 = 0)::INTEGER * 3 END)::BIGINT
+                       AS resolution_breached
+            FROM base ORDER BY day""", {"today": today, "days": days})
+        con.execute("""
+            CREATE TABLE marts.fct_csat_daily AS
+            SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS rating_date,
+                   (3 + d % 6)::BIGINT AS responses,
+                   (3.4 + (d % 10) * 0.15)::DOUBLE AS avg_rating,
+                   (0.55 + (d % 7) * 0.06)::DOUBLE AS csat
+            FROM range(0, $days) r(d) WHERE d % 9 <> 5""", {"today": today, "days": days})
         con.execute("""
             CREATE TABLE ops.quarantine AS
             SELECT 'run-' || (i % 6) AS batch_id,
