@@ -41,6 +41,8 @@ def _page_callbacks(today: date):
                                                         "sec-type.data": "login_failed"}, {}),
                       ("sec-grid.getRowsResponse", lambda s: {"sec-grid.getRowsRequest": {
                           "startRow": 0, "endRow": 100}}, "search")],
+        "/payments": [("pay-kpis.children", lambda s: {"url.search": s,
+                                                        "pay-currency.data": None}, {})],
         "/support": [("sp-kpis.children", lambda s: {"url.search": s, "sp-day.data": None},
                       {})],
         "/data-quality": [("dq-freshness.children", lambda s: {"url.search": s,
