@@ -119,7 +119,7 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                    CASE WHEN i <= $users THEN i END::BIGINT AS user_id,
                    CASE WHEN i <= $users THEN 'user' WHEN i % 3 = 0 THEN 'hold'
                         WHEN i % 3 = 1 THEN 'vault' ELSE 'system' END AS kind,
-                   ['EUR', 'USD', 'GBP'][1 + i % 3] AS currency,
+                   ['EUR', 'USD', 'GBP'][1 + (i // 3) % 3] AS currency,
                    ((i * 7919) % 100000)::BIGINT AS balance,
                    ((i * 7919) % 100000 - CASE WHEN i % 97 = 0 THEN 100 ELSE 0 END)::BIGINT
                        AS ledger_balance,

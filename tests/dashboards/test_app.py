@@ -66,7 +66,7 @@ def _nav(client) -> set[str]:
 
 def test_navigation_follows_roles(signed_in):
     admin, _ = signed_in(["admin"])
-    assert {"/", "/users", "/payments", "/security", "/support", "/data-quality", "/monitoring", "/admin/users",
+    assert {"/", "/users", "/payments", "/wallets", "/security", "/support", "/data-quality", "/monitoring", "/admin/users",
             "/settings"} <= _nav(admin)
     seller, _ = signed_in(["seller"])
     assert _nav(seller) == {"/", "/saved", "/reports", "/settings"}
@@ -181,6 +181,7 @@ def test_data_quality_and_monitoring_pages(signed_in):
 @pytest.mark.parametrize("path, title", [
     ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
     ("/support", "Support"), ("/payments", "Payments and refunds"),
+    ("/wallets", "Wallets and ledger"),
     ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
     ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/reports", "Reports"),
     ("/settings", "Settings")])

@@ -118,6 +118,7 @@ def test_analyst_journey(live, browser, make_user, auth_headers, tmp_path):
     # every page opens from the navigation
     for path, title in [("/users", "Users and growth"), ("/security", "Security"),
                         ("/support", "Support"), ("/payments", "Payments and refunds"),
+                        ("/wallets", "Wallets and ledger"),
                         ("/data-quality", "Data quality and pipeline health"),
                         ("/monitoring", "System monitoring"), ("/saved", "My dashboards"),
                         ("/reports", "Reports"), ("/settings", "Settings"), ("/", "Overview")]:
