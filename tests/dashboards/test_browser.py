@@ -102,7 +102,7 @@ def test_analyst_journey(live, browser, make_user, auth_headers, tmp_path):
 
     # sign in, overview KPIs and charts with data
     _sign_in(page, base, user.email, password)
-    assert page.locator("#ov-kpis .kpi").count() == 5
+    assert page.locator("#ov-kpis .kpi").count() == 9  # 5 users/security + 4 money
     assert _bars(page, "ov-signups") >= 20
 
     # a filter in the URL narrows the charts; a control writes the URL
