@@ -87,3 +87,13 @@ def test_other_roles_get_neither_the_page_nor_the_rows(signed_in, warehouse, rol
     assert out["pay-selected"]["children"] == "this page is not open to your role"
     assert warehouse.run("SELECT count(*) FROM marts.fct_payments_daily", None,
                          scope_for(user.id, roles)).rows == [(0,)]
+
+
+@pytest.mark.parametrize("amount, currency, shown", [
+    (123456, "EUR", "1,234.56 EUR"), (123456, "JPY", "123,456 JPY"),
+    (123456, "KWD", "123.456 KWD"), (-5, "USD", "-0.05 USD")])
+def test_minor_units_are_shown_in_the_currency_exponent_exactly(amount, currency, shown):
+    from dashboards import money
+
+    assert money.fmt(currency).format(money.major(amount, currency)) == shown
+    assert isinstance(money.major(amount, currency), Decimal)
