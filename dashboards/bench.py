@@ -41,6 +41,14 @@ def _page_callbacks(today: date):
                                                         "sec-type.data": "login_failed"}, {}),
                       ("sec-grid.getRowsResponse", lambda s: {"sec-grid.getRowsRequest": {
                           "startRow": 0, "endRow": 100}}, "search")],
+        "/payments": [("pay-kpis.children", lambda s: {"url.search": s,
+                                                        "pay-currency.data": None}, {})],
+        "/wallets": [("wl-kpis.children", lambda s: {"url.search": s}, {}),
+                     ("wl-grid.getRowsResponse", lambda s: {"wl-grid.getRowsRequest": {
+                         "startRow": 0, "endRow": 100, "sortModel": [
+                             {"colId": "balance", "sort": "desc"}]}}, "search")],
+        "/support": [("sp-kpis.children", lambda s: {"url.search": s, "sp-day.data": None},
+                      {})],
         "/data-quality": [("dq-freshness.children", lambda s: {"url.search": s,
                                                                "dq-tick.n_intervals": 1}, {}),
                           ("dq-grid.getRowsResponse", lambda s: {"dq-grid.getRowsRequest": {

@@ -62,6 +62,33 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
         "throttle_key": "VARCHAR", "key_kind": "VARCHAR", "failures": "BIGINT",
         "last_failure_at": "TIMESTAMPTZ", "blocked_until": "TIMESTAMPTZ",
     }, date_column="last_failure_at", description="login throttles (current state)"),
+    # Finance: money is BIGINT minor units beside its currency; never summed across currencies.
+    Mart("marts", "fct_payments_daily", {
+        "payment_date": "DATE", "currency": "VARCHAR", "intents": "BIGINT",
+        "succeeded": "BIGINT", "failed": "BIGINT", "topup_captured": "BIGINT",
+        "purchase_captured": "BIGINT", "refunded": "BIGINT", "fees": "BIGINT",
+    }, date_column="payment_date", filters={"currency": "currency"},
+        description="payment intents, captures, refunds and fees per day and currency"),
+    Mart("marts", "fct_ledger_daily", {
+        "ledger_date": "DATE", "currency": "VARCHAR", "transactions": "BIGINT",
+        "volume": "BIGINT", "transfer_volume": "BIGINT", "unbalanced_transactions": "BIGINT",
+    }, date_column="ledger_date", filters={"currency": "currency"},
+        description="ledger transactions and volume per day and currency"),
+    Mart("marts", "wallet_balances", {
+        "account_id": "BIGINT", "user_id": "BIGINT", "kind": "VARCHAR", "currency": "VARCHAR",
+        "balance": "BIGINT", "ledger_balance": "BIGINT", "entries": "BIGINT",
+        "is_reconciled": "BOOLEAN",
+    }, filters={"currency": "currency"}, scope={"user": "user_id"},
+        description="ledger accounts and balances (current state)"),
+    # Support marts carry no scope column: only unrestricted staff (support, analysts) see rows.
+    Mart("marts", "fct_support_daily", {
+        "day": "DATE", "opened": "BIGINT", "resolved": "BIGINT", "backlog": "BIGINT",
+        "first_response_met": "BIGINT", "first_response_breached": "BIGINT",
+        "resolution_met": "BIGINT", "resolution_breached": "BIGINT",
+    }, date_column="day", description="support tickets, backlog and SLA per day"),
+    Mart("marts", "fct_csat_daily", {
+        "rating_date": "DATE", "responses": "BIGINT", "avg_rating": "DOUBLE", "csat": "DOUBLE",
+    }, date_column="rating_date", description="customer satisfaction ratings per day"),
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",

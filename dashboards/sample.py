@@ -92,6 +92,65 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                         + INTERVAL 15 MINUTE * (i % 9) END AS blocked_until
             FROM range(1, greatest($users // 5, 10) + 1) t(i)""",
                     {"today": today, "users": users})
+        # Finance: three currencies; refunds and fees a share of captures.
+        con.execute("""
+            CREATE TABLE marts.fct_payments_daily AS
+            SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS payment_date, c.currency,
+                   (c.w * (40 + (d * 13) % 17))::BIGINT AS intents,
+                   (c.w * (36 + (d * 13) % 17))::BIGINT AS succeeded,
+                   (c.w * (1 + d % 4))::BIGINT AS failed,
+                   (c.w * (120000 + (d * 7919) % 50000))::BIGINT AS topup_captured,
+                   (c.w * (300000 + (d * 104729) % 200000))::BIGINT AS purchase_captured,
+                   (c.w * (9000 + (d * 31) % 7000))::BIGINT AS refunded,
+                   (c.w * (9000 + (d * 104729) % 200000) // 33)::BIGINT AS fees
+            FROM range(0, $days) r(d), (VALUES ('EUR', 5), ('USD', 3), ('GBP', 1)) c(currency, w)
+            ORDER BY 1, 2""", {"today": today, "days": days})
+        con.execute("""
+            CREATE TABLE marts.fct_ledger_daily AS
+            SELECT payment_date AS ledger_date, currency,
+                   (succeeded * 3)::BIGINT AS transactions,
+                   (topup_captured + purchase_captured + refunded)::BIGINT AS volume,
+                   (purchase_captured // 2)::BIGINT AS transfer_volume,
+                   0::BIGINT AS unbalanced_transactions
+            FROM marts.fct_payments_daily ORDER BY 1, 2""")
+        con.execute("""
+            CREATE TABLE marts.wallet_balances AS
+            SELECT i::BIGINT AS account_id,
+                   CASE WHEN i <= $users THEN i END::BIGINT AS user_id,
+                   CASE WHEN i <= $users THEN 'user' WHEN i % 3 = 0 THEN 'hold'
+                        WHEN i % 3 = 1 THEN 'vault' ELSE 'system' END AS kind,
+                   ['EUR', 'USD', 'GBP'][1 + (i // 3) % 3] AS currency,
+                   ((i * 7919) % 100000)::BIGINT AS balance,
+                   ((i * 7919) % 100000 - CASE WHEN i % 97 = 0 THEN 100 ELSE 0 END)::BIGINT
+                       AS ledger_balance,
+                   (1 + i % 40)::BIGINT AS entries,
+                   i % 97 <> 0 AS is_reconciled
+            FROM range(1, $users + 31) t(i)""", {"users": users})
+        # Support: the most recent days still have tickets pending (neither met nor breached).
+        con.execute("""
+            CREATE TABLE marts.fct_support_daily AS
+            WITH base AS (
+                SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS day, d,
+                       (6 + (d * 7) % 11)::BIGINT AS opened,
+                       (5 + (d * 5) % 9)::BIGINT AS resolved
+                FROM range(0, $days) r(d))
+            SELECT day, opened, resolved,
+                   (20 + sum(opened - resolved) OVER (ORDER BY day))::BIGINT AS backlog,
+                   (opened - (d % 4 = 0)::INTEGER * 2 - CASE WHEN d < 1 THEN 2 ELSE 0 END)::BIGINT
+                       AS first_response_met,
+                   ((d % 4 = 0)::INTEGER * 2)::BIGINT AS first_response_breached,
+                   (CASE WHEN d < 3 THEN opened // 2 ELSE opened - (d % 3 = 0)::INTEGER * 3 END)::BIGINT
+                       AS resolution_met,
+                   (CASE WHEN d < 3 THEN 0 ELSE (d % 3 = 0)::INTEGER * 3 END)::BIGINT
+                       AS resolution_breached
+            FROM base ORDER BY day""", {"today": today, "days": days})
+        con.execute("""
+            CREATE TABLE marts.fct_csat_daily AS
+            SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS rating_date,
+                   (3 + d % 6)::BIGINT AS responses,
+                   (3.4 + (d % 10) * 0.15)::DOUBLE AS avg_rating,
+                   (0.55 + (d % 7) * 0.06)::DOUBLE AS csat
+            FROM range(0, $days) r(d) WHERE d % 9 <> 5""", {"today": today, "days": days})
         con.execute("""
             CREATE TABLE ops.quarantine AS
             SELECT 'run-' || (i % 6) AS batch_id,

@@ -1,5 +1,6 @@
-"""Overview: headline KPIs for the period against the previous one, refreshed every few
-seconds, and the daily sign-up trend (click a day to drill into that day's users)."""
+"""Overview: headline KPIs for the period against the previous one (users, security and, when
+the finance marts exist, GMV, revenue, refunds and wallet float in one currency), refreshed
+every few seconds, and the daily sign-up trend (click a day to drill into that day's users)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dash
 from dash import Input, Output, dcc, html
 
 from dashboards import filters as flt
+from dashboards import money
 from dashboards.catalog import mart
 from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
                                    kpi, line, register_grid)
@@ -78,6 +80,38 @@ def kpis(f: flt.Filters) -> list[tuple[str, int | None, int | None]]:
     return out
 
 
+def money_kpis(f: flt.Filters) -> tuple[str | None, list[tuple[str, object, object]]]:
+    """(currency, [(label, current, previous)]) of GMV, revenue, refunds and wallet float in
+    one currency: the filter's, else the period's largest by GMV. None when the snapshot has
+    no payments mart or the viewer sees no payments (scoped viewers: the mart has no scope)."""
+    from dashboards.pages import payments, wallets
+
+    present = ctx().warehouse.marts()
+    if payments.PAYMENTS not in present:
+        return None, []
+    currency = f.currency
+    if currency is None:
+        where, params = flt.where(mart(payments.PAYMENTS), f)
+        top = query(f"SELECT currency FROM {payments.PAYMENTS} WHERE {where} GROUP BY 1 "
+                    "ORDER BY sum(purchase_captured) DESC, 1 LIMIT 1", params).rows
+        if not top:
+            return None, []
+        currency = top[0][0]
+    s = payments.period_sums(f, currency)
+    if not s["intents"][0] and not s["intents"][1]:
+        return None, []
+
+    def amount(col):
+        return tuple(money.major(v, currency) for v in s[col])
+
+    out = [("GMV", *amount("purchase_captured")), ("Revenue (fees)", *amount("fees")),
+           ("Refunds", *amount("refunded"))]
+    if wallets.BALANCES in present:  # current state: no previous period to compare with
+        out.append(("Wallet float", money.major(wallets.balances(currency)["float"], currency),
+                    None))
+    return currency, out
+
+
 def register_callbacks(app) -> None:
     @app.callback(Output("ov-kpis", "children"), Output("ov-signups", "figure"),
                   Output("ov-security", "figure"),
@@ -87,6 +121,9 @@ def register_callbacks(app) -> None:
             require(ROLES)
             f = flt.from_query(search)
             cards = [kpi(label, v, p) for label, v, p in kpis(f)]
+            currency, amounts = money_kpis(f)
+            cards += [kpi(f"{label} ({currency})", v, p, money.fmt(currency))
+                      for label, v, p in amounts]
             where, params = flt.where(mart("marts.fct_signups_daily"), f)
             s = query("SELECT signup_date, new_users, verified_users FROM "
                       f"marts.fct_signups_daily WHERE {where} ORDER BY 1", params)

@@ -1,112 +1,119 @@
-"""User management page against the users API's contract (GET /api/v1/users, PUT roles,
-POST disable/enable). That API is the auth helper's; an httpx MockTransport speaks its
-contract here so the page's calls, paging and refusals are checked on this branch."""
+"""User management page against the real users API (GET /api/v1/users, PUT roles, POST
+disable/enable) through the `api_factory` TestClient of the API app; every request the page
+sends is recorded so paging parameters and "no call at all" can be asserted."""
 
 from __future__ import annotations
 
-import json
+import uuid
 
-import httpx
 import pytest
 
 from dashboards.callbacks import Callbacks
 
-USERS = [{"id": i, "email": f"u{i}@example.com", "display_name": "", "roles": ["customer"],
-          "is_active": True, "email_verified": True, "mfa_enabled": False,
-          "created_at": "2026-11-01T00:00:00Z"} for i in range(1, 121)]
+COUNT = 45
 
 
-@pytest.fixture
-def fake_api():
-    calls = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        path, auth = request.url.path, request.headers.get("Authorization", "")
-        calls.append((request.method, path, dict(request.url.params)))
-        if path == "/api/v1/auth/login":
-            who = json.loads(request.read())["email"]
-            return httpx.Response(200, json={"access_token": f"tok-{who}", "refresh_token": ""})
-        if path == "/api/v1/auth/me":
-            admin = "admin" in auth
-            return httpx.Response(200, json={"id": 1 if admin else 2, "email": "x@example.com",
-                                             "roles": ["admin"] if admin else ["analyst"]})
-        if "admin" not in auth:
-            return httpx.Response(403, json={"error": {"message": "requires permission"}})
-        if path == "/api/v1/users":
-            p = request.url.params
-            items = [u for u in USERS if p.get("email", "") in u["email"]]
-            off, lim = int(p["offset"]), int(p["limit"])
-            return httpx.Response(200, json={"items": items[off:off + lim], "total": len(items),
-                                             "limit": lim, "offset": off})
-        if path.endswith("/roles"):
-            roles = json.loads(request.read())["roles"]
-            if "admin" not in roles and path == "/api/v1/users/1/roles":
-                return httpx.Response(409, json={"error": {"message": "you cannot remove your "
-                                                                       "own admin role"}})
-            return httpx.Response(200, json={**USERS[int(path.split("/")[4]) - 1], "roles": roles})
-        if path.endswith("/disable"):
-            return httpx.Response(200, json={**USERS[int(path.split("/")[4]) - 1],
-                                             "is_active": False})
-        return httpx.Response(404, json={"error": {"message": "not found"}})
-
-    return calls, lambda: httpx.Client(transport=httpx.MockTransport(handler),
-                                       base_url="http://api")
-
-
-def _app(warehouse, snapshot_path, factory):
+@pytest.fixture(scope="module")
+def recorded(api_factory, warehouse, snapshot_path):
+    """(requests sent to the API, a Dash app whose API client records them)."""
     from dashboards.app import create_app
     from dashboards.settings import DashSettings
 
-    return create_app(DashSettings(warehouse_dir=snapshot_path.parent, secret_key="u" * 40),
-                      warehouse, factory)
+    calls: list[tuple[str, str, dict]] = []
+
+    def factory():
+        client = api_factory()
+        client.event_hooks = {"request": [lambda r: calls.append(
+            (r.method, r.url.path, dict(r.url.params)))], "response": []}
+        return client
+
+    app = create_app(DashSettings(warehouse_dir=snapshot_path.parent, secret_key="u" * 40),
+                     warehouse, factory)
+    return calls, app
 
 
-def _signed(app, email):
+@pytest.fixture(scope="module")
+def tagged_users(database_url):
+    """COUNT customers whose emails share a tag no other test uses, in id order."""
+    from api.auth.service import create_user
+    from api.db import session_scope
+
+    tag = f"um{uuid.uuid4().hex[:8]}"
+    rows = []
+    with session_scope() as db:  # the auth service's own function, as make_user does
+        for i in range(COUNT):
+            user = create_user(db, f"{tag}-{i:03d}@example.com", "correct horse battery staple",
+                               roles=["customer"], verified=True)
+            rows.append((user.id, user.email))
+    return tag, rows
+
+
+def _signed(app, make_user, roles):
+    user, password = make_user(roles=roles)
     client = app.server.test_client()
-    assert client.post("/login", data={"email": email, "password": "pw-123456"}).status_code == 302
-    return client
+    assert client.post("/login", data={"email": user.email, "password": password}).status_code == 302
+    return client, user
 
 
-def test_admin_pages_users_and_changes_roles(fake_api, warehouse, snapshot_path):
-    calls, factory = fake_api
-    app = _app(warehouse, snapshot_path, factory)
-    cb = Callbacks(_signed(app, "admin@example.com"))
-    page = cb.values("um-grid.getRowsResponse", {"um-grid.getRowsRequest": {
-        "startRow": 50, "endRow": 100, "filterModel": {}}})["um-grid"]["getRowsResponse"]
-    assert page["rowCount"] == 120 and page["rowData"][0]["id"] == 51
-    assert page["rowData"][0]["roles"] == "customer"
-    assert ("GET", "/api/v1/users", {"limit": "50", "offset": "50"}) in calls
+def _act(cb, button, user_id, roles, clicks=1):
+    inputs = {"um-save.n_clicks": None, "um-disable.n_clicks": None, "um-enable.n_clicks": None}
+    inputs[f"{button}.n_clicks"] = clicks
+    return cb.values("um-result.children", inputs, {"um-user.value": user_id,
+                                                    "um-roles.value": roles},
+                     changed=[f"{button}.n_clicks"])["um-result"]["children"]
+
+
+def test_admin_pages_searches_and_changes_users(recorded, tagged_users, make_user):
+    calls, app = recorded
+    tag, users = tagged_users
+    client, admin = _signed(app, make_user, ["admin"])
+    cb = Callbacks(client)
+    for start, end in [(20, 40), (40, 60)]:
+        page = cb.values("um-grid.getRowsResponse", {"um-grid.getRowsRequest": {
+            "startRow": start, "endRow": end, "filterModel": {"email": {"filter": tag}}}}
+        )["um-grid"]["getRowsResponse"]
+        assert page["rowCount"] == COUNT
+        assert [r["id"] for r in page["rowData"]] == [uid for uid, _ in users[start:end]]
+        assert page["rowData"][0]["roles"] == "customer"
+        assert ("GET", "/api/v1/users", {"limit": "20", "offset": str(start),
+                                         "email": tag}) in calls
     found = cb.values("um-grid.getRowsResponse", {"um-grid.getRowsRequest": {
-        "startRow": 0, "endRow": 50, "filterModel": {"email": {"filter": "u11"}}}})
-    assert found["um-grid"]["getRowsResponse"]["rowCount"] == 11  # u11, u110..u119
-    picked = cb.values("um-user.value", {"um-grid.selectedRows": [{"id": 7, "roles":
+        "startRow": 0, "endRow": 50, "filterModel": {"email": {"filter": f"{tag}-01"}}}})
+    rows = found["um-grid"]["getRowsResponse"]
+    assert rows["rowCount"] == 10  # -010 .. -019
+    assert {r["email"] for r in rows["rowData"]} == {e for _, e in users[10:20]}
+
+    uid, email = users[7]
+    picked = cb.values("um-user.value", {"um-grid.selectedRows": [{"id": uid, "roles":
                                                                    "customer, seller"}]})
     assert picked["um-roles"]["value"] == ["customer", "seller"]
-    done = cb.values("um-result.children", {"um-save.n_clicks": 1, "um-disable.n_clicks": None,
-                                            "um-enable.n_clicks": None},
-                     {"um-user.value": 7, "um-roles.value": ["seller"]},
-                     changed=["um-save.n_clicks"])
-    assert done["um-result"]["children"] == "u7@example.com: roles seller, active"
-    off = cb.values("um-result.children", {"um-save.n_clicks": 1, "um-disable.n_clicks": 1,
-                                           "um-enable.n_clicks": None},
-                    {"um-user.value": 7, "um-roles.value": ["seller"]},
-                    changed=["um-disable.n_clicks"])
-    assert off["um-result"]["children"].endswith("disabled")
-    refused = cb.values("um-result.children", {"um-save.n_clicks": 2, "um-disable.n_clicks": 1,
-                                               "um-enable.n_clicks": None},
-                        {"um-user.value": 1, "um-roles.value": ["analyst"]},
-                        changed=["um-save.n_clicks"])
-    assert refused["um-result"]["children"] == "refused: you cannot remove your own admin role"
+    assert _act(cb, "um-save", uid, ["seller"]) == f"{email}: roles seller, active"
+    assert _act(cb, "um-disable", uid, ["seller"]).endswith("disabled")
+    # the API really changed the user: the grid reads it back
+    again = cb.values("um-grid.getRowsResponse", {"um-grid.getRowsRequest": {
+        "startRow": 0, "endRow": 50, "filterModel": {"email": {"filter": email}}}})
+    row = again["um-grid"]["getRowsResponse"]["rowData"][0]
+    assert (row["roles"], row["is_active"]) == ("seller", False)
+    assert _act(cb, "um-enable", uid, ["seller"]) == f"{email}: roles seller, active"
+    assert _act(cb, "um-save", uid, ["wizard"]).startswith("refused: ")
+    assert _act(cb, "um-save", 2**62, ["customer"]) == f"refused: user {2**62} does not exist"
 
 
-def test_non_admin_is_refused_before_any_api_call(fake_api, warehouse, snapshot_path):
-    calls, factory = fake_api
-    app = _app(warehouse, snapshot_path, factory)
-    cb = Callbacks(_signed(app, "analyst@example.com"))
+def test_admin_cannot_disable_their_own_account(recorded, make_user):
+    _, app = recorded
+    client, admin = _signed(app, make_user, ["admin"])
+    cb = Callbacks(client)
+    assert _act(cb, "um-disable", admin.id, ["admin"]) == (
+        "refused: you cannot disable your own account")
+
+
+def test_non_admin_is_refused_before_any_api_call(recorded, make_user):
+    calls, app = recorded
+    client, _ = _signed(app, make_user, ["analyst"])
+    cb = Callbacks(client)
     before = len(calls)
-    out = cb.values("um-result.children", {"um-save.n_clicks": 1, "um-disable.n_clicks": None,
-                                           "um-enable.n_clicks": None},
-                    {"um-user.value": 7, "um-roles.value": ["admin"]},
-                    changed=["um-save.n_clicks"])
-    assert out["um-result"]["children"] == "this page is not open to your role"
+    assert _act(cb, "um-save", 7, ["admin"]) == "this page is not open to your role"
+    grid = cb.values("um-grid.getRowsResponse", {"um-grid.getRowsRequest": {
+        "startRow": 0, "endRow": 50, "filterModel": {}}})
+    assert grid["um-grid"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
     assert len(calls) == before

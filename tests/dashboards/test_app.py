@@ -66,7 +66,7 @@ def _nav(client) -> set[str]:
 
 def test_navigation_follows_roles(signed_in):
     admin, _ = signed_in(["admin"])
-    assert {"/", "/users", "/security", "/data-quality", "/monitoring", "/admin/users",
+    assert {"/", "/users", "/payments", "/wallets", "/security", "/support", "/data-quality", "/monitoring", "/admin/users",
             "/settings"} <= _nav(admin)
     seller, _ = signed_in(["seller"])
     assert _nav(seller) == {"/", "/saved", "/reports", "/settings"}
@@ -86,6 +86,40 @@ def test_overview_kpis_compare_with_previous_period(signed_in):
     assert len(fig["data"][0]["x"]) == 30  # one bar per day of the period
 
 
+def test_overview_money_kpis_in_one_currency(signed_in, snapshot_path):
+    from decimal import Decimal
+
+    import duckdb
+
+    client, _ = signed_in(["analyst"])
+    cb = Callbacks(client)
+    con = duckdb.connect(str(snapshot_path), read_only=True)
+    try:
+        gmv, prev, fees = con.execute(
+            "SELECT sum(purchase_captured) FILTER (WHERE payment_date >= DATE '2026-10-27'), "
+            "sum(purchase_captured) FILTER (WHERE payment_date < DATE '2026-10-27'), "
+            "sum(fees) FILTER (WHERE payment_date >= DATE '2026-10-27') "
+            "FROM marts.fct_payments_daily WHERE currency = 'GBP' "
+            "AND payment_date BETWEEN DATE '2026-09-27' AND DATE '2026-11-25'").fetchone()
+        float_ = con.execute("SELECT sum(balance) FROM marts.wallet_balances "
+                             "WHERE kind = 'user' AND currency = 'GBP'").fetchone()[0]
+    finally:
+        con.close()
+    out = cb.values("ov-kpis.children", {"ov-tick.n_intervals": 1,
+                                         "url.search": SEARCH + "&currency=GBP"})
+    cards = {c["props"]["children"][0]["props"]["children"]:
+             [c["props"]["children"][i]["props"]["children"] for i in (1, 2)]
+             for c in out["ov-kpis"]["children"]}
+    assert cards["GMV (GBP)"] == [f"{Decimal(gmv) / 100:,.2f} GBP",
+                                  f"{(gmv - prev) / prev * 100:+.1f}% vs previous"]
+    assert cards["Revenue (fees) (GBP)"][0] == f"{Decimal(fees) / 100:,.2f} GBP"
+    assert "Refunds (GBP)" in cards
+    assert cards["Wallet float (GBP)"] == [f"{Decimal(float_) / 100:,.2f} GBP",
+                                           "no previous period"]
+    default = cb.values("ov-kpis.children", {"ov-tick.n_intervals": 1, "url.search": SEARCH})
+    assert "GMV (EUR)" in str(default["ov-kpis"]["children"])  # the largest currency
+
+
 def test_seller_sees_only_their_scope_on_the_overview(signed_in):
     client, user = signed_in(["seller"])
     cb = Callbacks(client)
@@ -93,6 +127,9 @@ def test_seller_sees_only_their_scope_on_the_overview(signed_in):
     fig = out["ov-signups"]["figure"]
     # daily sign-up totals are not tied to a seller: the seller gets none of them
     assert fig["data"][0].get("x", []) == [] or len(fig["data"][0]["x"]) == 0
+    # payments are not tied to a seller either: no money KPIs for them
+    assert "GMV" not in str(out["ov-kpis"]["children"])
+    assert "Wallet float" not in str(out["ov-kpis"]["children"])
 
 
 def test_restricted_page_callbacks_refuse_other_roles(signed_in):
@@ -180,6 +217,8 @@ def test_data_quality_and_monitoring_pages(signed_in):
 
 @pytest.mark.parametrize("path, title", [
     ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
+    ("/support", "Support"), ("/payments", "Payments and refunds"),
+    ("/wallets", "Wallets and ledger"),
     ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
     ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/reports", "Reports"),
     ("/settings", "Settings")])
