@@ -41,6 +41,9 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Chatty libraries: one line per outgoing HTTP call, SMTP session or browser temp dir.
+    for name in ("httpx", "httpcore", "mail.log", "choreographer", "kaleido"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # uvicorn's own access log is replaced by ours (it lacks request id and user id).
     logging.getLogger("uvicorn.access").disabled = True
     for name in ("uvicorn", "uvicorn.error"):
