@@ -84,13 +84,16 @@ def _wait_healthy(url: str, timeout: float, proc: subprocess.Popen) -> float:
 
 
 def platform_services(workers: int) -> list[ServiceProcess]:
-    settings = get_settings()
-    api_url = f"http://{settings.api_host}:{settings.api_port}"
     from api.jobs.launcher import worker_service
+    from api.notifications.mailsink import mailsink_service
     from dashboards.launcher import dash_service
     from pipelines.launcher import dagster_service, pipeline_service
 
-    return [
+    settings = get_settings()
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+
+    services = [
+        mailsink_service(),
         ServiceProcess("API gateway", _uvicorn_argv(settings.api_host, settings.api_port, workers),
                        f"{api_url}/docs", f"{api_url}/health", _prepare_metrics_dir(workers)),
         worker_service(),
@@ -98,6 +101,7 @@ def platform_services(workers: int) -> list[ServiceProcess]:
         pipeline_service(),
         dagster_service(),
     ]
+    return [svc for svc in services if svc is not None]
 
 
 def run_platform(workers: int | None = None) -> None:
