@@ -59,8 +59,76 @@ def _payments_through_services():
                 session.commit()
 
 
+# (qty, unit price, what happens after placing): GMV, fees and refunds are known to the cent.
+ORDER_PLAN = ((2, 1999, "paid"), (1, 4550, "delivered"), (3, 333, "returned"),
+              (1, 12001, "canceled_paid"), (1, 250, "canceled_placed"), (2, 777, "delivered"))
+
+
+def _orders_through_services():
+    """A verified shop, an approved affiliate who referred the buyer, a franchise territory
+    covering the delivery address; orders placed, paid by card, delivered, returned, canceled
+    through the GoSeller service functions. Returns the seller id and the expected totals."""
+    import uuid
+
+    from api.affiliates import service as affiliates
+    from api.db import new_session
+    from api.franchises import service as franchises
+    from api.goseller import orders, service as goseller
+    from api.payments import service as payments
+    from tests.pipelines.conftest import new_user
+
+    owner, buyer = new_user(roles=["seller"]), new_user()
+    partner, franchisee, admin = new_user(), new_user(roles=["franchisee"]), new_user(roles=["admin"])
+    postal = f"P{uuid.uuid4().hex[:8].upper()}"
+    address = orders.Address("Ada", "Main 1", "Berlin", None, postal, "DE")
+    with new_session() as s:
+        seller = goseller.register_seller(s, owner.id, "pipeline shop")
+        goseller.set_seller_status(s, seller.id, "verified", admin.id)
+        affiliate = affiliates.register_affiliate(s, partner.id)
+        affiliates.set_affiliate_status(s, affiliate.id, "approved", admin.id)
+        if not any((r.category, r.currency, r.min_monthly_volume_minor) == ("*", "EUR", 0)
+                   for r in affiliates.list_rules(s)):  # other suites may have made it
+            affiliates.create_rule(s, category="*", currency="EUR", min_monthly_volume_minor=0,
+                                   rate_bps=750)
+        affiliates.record_touch(s, buyer.id, affiliate.code)
+        franchise = franchises.register_franchise(s, owner_user_id=franchisee.id,
+                                                  name=f"fr-{postal}", share_basis="net",
+                                                  share_bps=1200, actor_id=admin.id)
+        franchises.add_territory(s, franchise.id, name="Mitte", country="DE", region=None,
+                                 city="Berlin", postal_codes=[postal], exclusive=True)
+        card = payments.add_card(s, buyer.id, "4242424242424242", 12, 2031).id
+        seller_id, expected = seller.id, {"gmv": 0, "refunded": 0, "paid": 0}
+        for qty, price, fate in ORDER_PLAN:
+            product = goseller.create_product(s, owner.id, sku=f"SKU-{uuid.uuid4().hex[:8]}",
+                                              title="Mug", category="home", price_minor=price,
+                                              currency="EUR", stock=10)
+            order = orders.set_cart_item(s, buyer.id, product.id, qty)
+            orders.place_order(s, buyer.id, order.id, address)
+            if fate == "canceled_placed":
+                orders.cancel_by_buyer(s, buyer.id, order.id, "changed my mind")
+                continue
+            orders.pay_order(s, buyer.id, order.id, payment_method_id=card)
+            expected["gmv"] += qty * price
+            expected["paid"] += 1
+            if fate == "canceled_paid":
+                orders.cancel_by_seller(s, owner.id, order.id, "out of ink")
+                expected["refunded"] += qty * price
+            elif fate in ("delivered", "returned"):
+                orders.fulfill_order(s, owner.id, order.id)
+                orders.deliver_order(s, owner.id, order.id)
+                if fate == "returned":
+                    orders.return_order(s, buyer.id, order.id, "broken")
+                    expected["refunded"] += qty * price
+    return seller_id, expected
+
+
 @pytest.fixture(scope="module")
-def first_run(warehouse_dir, database_url):
+def marketplace(database_url):
+    return _orders_through_services()
+
+
+@pytest.fixture(scope="module")
+def first_run(marketplace, warehouse_dir, database_url):
     from api.db import new_session
     from api.simulator.engine import run
 
@@ -172,3 +240,70 @@ def test_bad_row_quarantined_blocks_its_marts_until_fixed(first_run, database_ur
     assert "marts/dim_users" in _materialized(result)
     assert query("SELECT email_domain FROM marts.dim_users WHERE user_id = ?",
                  [bad_id]) == [("example.com",)]
+
+
+def test_marketplace_marts_equal_postgres_to_the_cent(first_run, marketplace, database_url):
+    from pipelines.snapshot import query
+
+    seller_id, plan = marketplace
+    # Independent of the mart: one aggregate per event kind, joined on the (day, currency,
+    # seller) keys any of them produced.
+    expected = pg_exec(database_url, """
+        WITH o AS (SELECT * FROM goseller_orders WHERE placed_at IS NOT NULL),
+        placed AS (SELECT (placed_at AT TIME ZONE 'UTC')::date d, currency, seller_id, count(*) n
+                   FROM o GROUP BY 1, 2, 3),
+        paid AS (SELECT (paid_at AT TIME ZONE 'UTC')::date d, currency, seller_id, count(*) n,
+                        sum(subtotal_minor) gmv, sum(platform_fee_minor) fee
+                 FROM o WHERE paid_at IS NOT NULL GROUP BY 1, 2, 3),
+        canceled AS (SELECT (canceled_at AT TIME ZONE 'UTC')::date d, currency, seller_id,
+                            count(*) n, sum(refunded_minor) refunded
+                     FROM o WHERE canceled_at IS NOT NULL GROUP BY 1, 2, 3),
+        returned AS (SELECT (returned_at AT TIME ZONE 'UTC')::date d, currency, seller_id,
+                            count(*) n, sum(refunded_minor) refunded
+                     FROM o WHERE returned_at IS NOT NULL GROUP BY 1, 2, 3),
+        k AS (SELECT d, currency, seller_id FROM placed UNION SELECT d, currency, seller_id FROM paid
+              UNION SELECT d, currency, seller_id FROM canceled
+              UNION SELECT d, currency, seller_id FROM returned)
+        SELECT k.d, k.currency, k.seller_id, s.user_id, coalesce(placed.n, 0), coalesce(paid.n, 0),
+               coalesce(canceled.n, 0), coalesce(returned.n, 0), coalesce(paid.gmv, 0)::bigint,
+               coalesce(paid.fee, 0)::bigint,
+               (coalesce(canceled.refunded, 0) + coalesce(returned.refunded, 0))::bigint
+        FROM k JOIN goseller_sellers s ON s.id = k.seller_id
+        LEFT JOIN placed USING (d, currency, seller_id) LEFT JOIN paid USING (d, currency, seller_id)
+        LEFT JOIN canceled USING (d, currency, seller_id)
+        LEFT JOIN returned USING (d, currency, seller_id)
+        ORDER BY 1, 2, 3""")
+    got = query("SELECT order_date, currency, seller_id, seller_user_id, orders_placed, "
+                "orders_paid, orders_canceled, orders_returned, gmv_minor, platform_fees_minor, "
+                "refunded_minor FROM marts.fct_orders_daily ORDER BY 1, 2, 3")
+    assert got == [tuple(r) for r in expected]
+    mine = query("SELECT sum(orders_placed), sum(orders_paid), sum(orders_canceled), "
+                 "sum(orders_returned), sum(gmv_minor), sum(refunded_minor) "
+                 "FROM marts.fct_orders_daily WHERE seller_id = ?", [seller_id])
+    assert mine == [(len(ORDER_PLAN), plan["paid"], 2, 1, plan["gmv"], plan["refunded"])]
+    perf = query("SELECT orders_delivered, gmv_minor, refunded_minor FROM marts.seller_performance "
+                 "WHERE seller_id = ?", [seller_id])
+    assert perf == [(2, plan["gmv"], plan["refunded"])]
+    # affiliate commissions and the franchise's revenue share
+    commissions = pg_exec(database_url, """
+        SELECT a.user_id, c.status, sum(c.commission_minor)::bigint FROM affiliate_commissions c
+        JOIN affiliates a ON a.id = c.affiliate_id GROUP BY 1, 2 ORDER BY 1, 2""")
+    assert query("SELECT affiliate_user_id, status, sum(commission_minor)::bigint "
+                 "FROM marts.fct_affiliate_commissions_daily GROUP BY 1, 2 ORDER BY 1, 2") == [
+        tuple(r) for r in commissions]
+    assert sum(r[2] for r in commissions) > 0
+    revenue = pg_exec(database_url, """
+        SELECT f.owner_user_id, sum(o.subtotal_minor - o.refunded_minor - o.platform_fee_minor)::bigint,
+               sum((o.subtotal_minor - o.refunded_minor - o.platform_fee_minor) * f.share_bps / 10000)::bigint
+        FROM franchise_order_attributions t JOIN goseller_orders o ON o.id = t.order_id
+        JOIN franchises f ON f.id = t.franchise_id WHERE o.status = 'delivered'
+        GROUP BY 1 ORDER BY 1""")
+    assert len(revenue) >= 1
+    assert query("SELECT franchisee_user_id, sum(net_minor)::bigint, sum(share_minor)::bigint "
+                 "FROM marts.fct_territory_revenue_monthly GROUP BY 1 ORDER BY 1") == [
+        tuple(r) for r in revenue]
+    checks = _checks(first_run)
+    for table in ("goseller_orders", "goseller_order_items", "affiliate_commissions",
+                  "franchise_order_attributions"):
+        assert checks[(f"raw/{table}", "gx_suite")].passed, table
+    assert checks[("raw/goseller_orders", "reconcile_daily")].passed

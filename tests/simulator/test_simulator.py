@@ -19,7 +19,11 @@ SELECT (SELECT json_agg(json_build_array(email, roles, email_verified_at IS NOT 
                         ORDER BY occurred_at, id) FROM security_events),
        (SELECT json_agg(json_build_array(category, priority, status, created_at) ORDER BY id)
         FROM complaint_tickets),
-       (SELECT count(*) FROM notification_outbox)
+       (SELECT count(*) FROM notification_outbox),
+       (SELECT json_agg(json_build_array(o.buyer_id, s.user_id, o.status, o.subtotal_minor,
+                                         o.platform_fee_minor, o.refunded_minor, o.placed_at,
+                                         o.paid_at, o.delivered_at, o.returned_at) ORDER BY o.id)
+        FROM goseller_orders o JOIN goseller_sellers s ON s.id = o.seller_id)
 """
 
 
@@ -53,10 +57,14 @@ def test_same_seed_same_data(database_url):
         with psycopg.connect(admin, autocommit=True) as conn:
             for n in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-    users, events, tickets, outbox = first
+    users, events, tickets, outbox, orders = first
     assert len(users) == 24 and outbox >= 24
     assert any(e[0] == "login_failed" for e in events)  # bad actors and typos
     assert any(e[0] == "login_succeeded" for e in events)
     days = {u[3][:10] for u in users}
     assert len(days) > 7  # sign-ups spread over the simulated weeks, not all today
+    # GoSeller orders through the service functions: placed, paid, delivered or canceled
+    assert orders and {"delivered", "canceled"} <= {o[2] for o in orders}
+    assert all(o[3] > 0 and o[4] == o[3] // 10 for o in orders)  # 10 % platform fee
+    assert len({o[6][:10] for o in orders}) > 2  # placed on several simulated days
     assert first == second

@@ -1,0 +1,8 @@
+select
+    id as seller_id,
+    user_id as seller_user_id,
+    shop_name,
+    status,
+    verified_at,
+    created_at
+from {{ source('ehb', 'goseller_sellers') }}
