@@ -1,7 +1,7 @@
 """The one dependency every protected route declares: `require(PERMISSION)`.
 
-It authenticates the bearer token (401), loads the user (disabled users and signed-out
-sessions are refused, in one query), applies
+It authenticates the bearer token (401), loads the user's email, roles and active flag
+(disabled users and signed-out sessions are refused, in one autocommit query), applies
 the per-user rate limit, then checks the permission (403). The route-walk test reads the
 `Permission` off this dependency, so a route without one fails the suite.
 """
@@ -13,26 +13,34 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, exists, select, true
-from sqlalchemy.orm import Session
 
 from api.auth.models import RefreshToken, User
 from api.auth.tokens import decode_access_token
 from api.core.context import user_id_var
 from api.core.errors import Forbidden, Unauthorized
 from api.core.permissions import AUTHENTICATED, Permission
-from api.deps import get_db
+from api.db import get_engine
 from api.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="access token from POST /api/v1/auth/login")
 
 
-# Built once: constructing the statement and its cache key on every request cost more than
-# executing it. One variant checks the token's login (refresh family) is still live.
-_USER_AND_LIVE_SESSION = select(User, exists().where(
-    RefreshToken.family_id == bindparam("family"), RefreshToken.revoked_at.is_(None),
-)).where(User.id == bindparam("user_id"))
-_USER_ONLY = select(User, true()).where(User.id == bindparam("user_id"))
+# One driver-level statement on a pooled connection in autocommit: the user's columns the
+# checks need and whether the token's login (refresh family) is still live. No ORM object,
+# no statement compilation and no BEGIN/ROLLBACK round trips: the request's own session stays
+# untouched, so a route that writes starts its transaction fresh (or runs in autocommit).
+_AUTH_SQL = (
+    f"SELECT u.email, u.roles, u.is_active, %(family)s::text IS NULL OR EXISTS ("
+    f"SELECT 1 FROM {RefreshToken.__tablename__} r WHERE r.family_id = %(family)s::text"
+    f" AND r.revoked_at IS NULL) FROM {User.__tablename__} u WHERE u.id = %(user_id)s"
+)
+
+
+def _load_auth_row(user_id: int, family: str | None) -> tuple | None:
+    # Through a SQLAlchemy Connection (not the raw driver) so engine events and
+    # instrumentation still see the statement; the pool resets autocommit on return.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.exec_driver_sql(_AUTH_SQL, {"user_id": user_id, "family": family}).first()
 
 
 @dataclass(frozen=True)
@@ -54,33 +62,25 @@ class PermissionDependency:
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        session: Annotated[Session, Depends(get_db)],
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         claims = decode_access_token(get_settings(), credentials.credentials)
         # One query: the user and whether the token's login (refresh family) is still live,
         # so logout, revoke-others, password reset and disabling take effect at once.
-        if claims.session_family:
-            row = session.execute(_USER_AND_LIVE_SESSION, {
-                "user_id": claims.user_id, "family": claims.session_family}).first()
-        else:
-            row = session.execute(_USER_ONLY, {"user_id": claims.user_id}).first()
-        user = row[0] if row else None
-        if user is None or not user.is_active:
+        row = _load_auth_row(claims.user_id, claims.session_family)
+        if row is None or not row[2]:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
-        if not row[1]:
+        email, roles, _, session_live = row
+        if not session_live:
             raise Unauthorized("this session was signed out; sign in again",
                                code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
-        user_id_var.set(user.id)
-        # Holding the row keeps it in the request session's (weak) identity map, so a route's
-        # session.get(User, principal.user_id) costs no second query.
-        request.state.current_user = user
-        request.app.state.rate_limiter.hit_user(user.id)
-        if not self.permission.allows(user.roles):
+        user_id_var.set(claims.user_id)
+        request.app.state.rate_limiter.hit_user(claims.user_id)
+        if not self.permission.allows(roles):
             raise Forbidden(f"requires permission '{self.permission.name}'",
                             details={"permission": self.permission.name})
-        return Principal(user.id, user.email, frozenset(user.roles), claims.session_family)
+        return Principal(claims.user_id, email, frozenset(roles), claims.session_family)
 
 
 def require(permission: Permission) -> PermissionDependency:

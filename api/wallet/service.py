@@ -172,9 +172,13 @@ def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int,
         "description": description})
 
     def unit() -> StoredResponse:
+        # wallet_transfer is one statement doing every write atomically, so on a fresh session
+        # it runs in autocommit: its own implicit transaction, no BEGIN/COMMIT round trips.
+        # A caller's open transaction is joined instead (and committed below, as before).
+        options = None if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
         try:
             # Driver-level call: this is the hot path, ORM statement handling adds nothing here.
-            result = session.connection().exec_driver_sql(
+            result = session.connection(execution_options=options).exec_driver_sql(
                 "SELECT wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
                 " %(amount)s, %(currency)s, %(description)s)",
                 {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,

@@ -192,8 +192,11 @@ def test_require_checks_user_and_session_in_one_query(client, signed_in):
     finally:
         event.remove(get_engine(), "before_cursor_execute", count)
     assert r.status_code == 200
-    assert len(statements) == 1, statements
+    # The check is one statement (user and session liveness together); /me then loads the
+    # full user for its response body in the request's own session.
+    assert len(statements) == 2, statements
     assert "FROM users" in statements[0] and "refresh_tokens" in statements[0]
+    assert "refresh_tokens" not in statements[1]
 
 
 def test_openapi_lists_the_auth_and_admin_endpoints(client):
