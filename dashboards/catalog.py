@@ -89,6 +89,54 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
     Mart("marts", "fct_csat_daily", {
         "rating_date": "DATE", "responses": "BIGINT", "avg_rating": "DOUBLE", "csat": "DOUBLE",
     }, date_column="rating_date", description="customer satisfaction ratings per day"),
+    # Marketplace, affiliates, franchises: money BIGINT minor units beside its currency; each
+    # row carries the user id of the seller / affiliate / franchisee it belongs to.
+    Mart("marts", "fct_orders_daily", {
+        "order_date": "DATE", "currency": "VARCHAR", "seller_id": "BIGINT",
+        "seller_user_id": "BIGINT", "orders_placed": "BIGINT", "orders_paid": "BIGINT",
+        "orders_canceled": "BIGINT", "orders_returned": "BIGINT", "gmv_minor": "BIGINT",
+        "platform_fees_minor": "BIGINT", "refunded_minor": "BIGINT",
+    }, date_column="order_date", filters={"currency": "currency", "seller": "seller_id"},
+        scope={"seller": "seller_user_id"},
+        description="marketplace order events, GMV and fees per day, currency and seller"),
+    Mart("marts", "seller_performance", {
+        "seller_id": "BIGINT", "seller_user_id": "BIGINT", "shop_name": "VARCHAR",
+        "seller_status": "VARCHAR", "currency": "VARCHAR", "orders_placed": "BIGINT",
+        "orders_paid": "BIGINT", "orders_delivered": "BIGINT", "orders_canceled": "BIGINT",
+        "orders_returned": "BIGINT", "gmv_minor": "BIGINT", "platform_fees_minor": "BIGINT",
+        "refunded_minor": "BIGINT", "paid_out_minor": "BIGINT", "return_rate": "DOUBLE",
+    }, filters={"currency": "currency", "seller": "seller_id"},
+        scope={"seller": "seller_user_id"},
+        description="lifetime orders and money per seller and currency"),
+    Mart("marts", "fct_affiliate_commissions_daily", {
+        "commission_date": "DATE", "affiliate_id": "BIGINT", "affiliate_user_id": "BIGINT",
+        "currency": "VARCHAR", "status": "VARCHAR", "commissions": "BIGINT",
+        "order_amount_minor": "BIGINT", "commission_minor": "BIGINT",
+    }, date_column="commission_date", filters={"currency": "currency"},
+        scope={"affiliate": "affiliate_user_id"},
+        description="affiliate commissions per day, affiliate, currency and status"),
+    Mart("marts", "affiliate_conversions", {
+        "affiliate_id": "BIGINT", "affiliate_user_id": "BIGINT", "affiliate_status": "VARCHAR",
+        "referrals": "BIGINT", "converted_referrals": "BIGINT",
+        "commissioned_orders": "BIGINT", "conversion_rate": "DOUBLE",
+    }, scope={"affiliate": "affiliate_user_id"},
+        description="referrals and conversions per affiliate"),
+    Mart("marts", "fct_territory_revenue_monthly", {
+        "franchise_id": "BIGINT", "franchisee_user_id": "BIGINT", "territory_id": "BIGINT",
+        "revenue_month": "DATE", "currency": "VARCHAR", "orders": "BIGINT",
+        "gross_minor": "BIGINT", "net_minor": "BIGINT", "share_minor": "BIGINT",
+    }, date_column="revenue_month", filters={"currency": "currency", "territory": "territory_id"},
+        scope={"franchisee": "franchisee_user_id"},
+        description="delivered orders and franchise share per territory, month and currency"),
+    Mart("marts", "franchise_settlements", {
+        "settlement_id": "BIGINT", "franchise_id": "BIGINT", "franchisee_user_id": "BIGINT",
+        "period_start": "DATE", "currency": "VARCHAR", "share_basis": "VARCHAR",
+        "share_bps": "BIGINT", "status": "VARCHAR", "order_count": "BIGINT",
+        "gross_minor": "BIGINT", "net_minor": "BIGINT", "share_minor": "BIGINT",
+        "posted_at": "TIMESTAMPTZ", "is_reconciled": "BOOLEAN",
+    }, date_column="period_start", filters={"currency": "currency"},
+        scope={"franchisee": "franchisee_user_id"},
+        description="monthly franchise settlements (statements)"),
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",

@@ -151,6 +151,94 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                    (3.4 + (d % 10) * 0.15)::DOUBLE AS avg_rating,
                    (0.55 + (d % 7) * 0.06)::DOUBLE AS csat
             FROM range(0, $days) r(d) WHERE d % 9 <> 5""", {"today": today, "days": days})
+        # Marketplace: 12 sellers (the seller users of dim_users), two currencies.
+        con.execute("""
+            CREATE TABLE marts.seller_performance AS
+            SELECT s::BIGINT AS seller_id, (2 + 10 * (s - 1))::BIGINT AS seller_user_id,
+                   'Shop ' || s AS shop_name,
+                   ['verified', 'verified', 'pending', 'suspended'][1 + s % 4] AS seller_status,
+                   c.currency, (c.w * (50 + s * 7))::BIGINT AS orders_placed,
+                   (c.w * (45 + s * 6))::BIGINT AS orders_paid,
+                   (c.w * (38 + s * 5))::BIGINT AS orders_delivered,
+                   (c.w * (3 + s % 4))::BIGINT AS orders_canceled,
+                   (c.w * (1 + s % 3))::BIGINT AS orders_returned,
+                   (c.w * (45 + s * 6) * (2500 + s * 137))::BIGINT AS gmv_minor,
+                   (c.w * (45 + s * 6) * (2500 + s * 137) // 20)::BIGINT AS platform_fees_minor,
+                   (c.w * (1 + s % 3) * (2500 + s * 137))::BIGINT AS refunded_minor,
+                   (c.w * (40 + s * 5) * (2500 + s * 137) * 19 // 20)::BIGINT AS paid_out_minor,
+                   (1 + s % 3)::DOUBLE / (45 + s * 6) AS return_rate
+            FROM range(1, 13) t(s), (VALUES ('EUR', 2), ('USD', 1)) c(currency, w)
+            ORDER BY 1, 5""")
+        con.execute("""
+            CREATE TABLE marts.fct_orders_daily AS
+            SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS order_date, c.currency,
+                   s::BIGINT AS seller_id, (2 + 10 * (s - 1))::BIGINT AS seller_user_id,
+                   (c.w * (3 + (d + s) % 5))::BIGINT AS orders_placed,
+                   (c.w * (2 + (d + s) % 5))::BIGINT AS orders_paid,
+                   ((d + s) % 7 = 0)::BIGINT AS orders_canceled,
+                   ((d * s) % 11 = 0)::BIGINT AS orders_returned,
+                   (c.w * (2 + (d + s) % 5) * (2500 + s * 137))::BIGINT AS gmv_minor,
+                   (c.w * (2 + (d + s) % 5) * (2500 + s * 137) // 20)::BIGINT
+                       AS platform_fees_minor,
+                   (((d + s) % 7 = 0)::INTEGER * (2500 + s * 137))::BIGINT AS refunded_minor
+            FROM range(0, $days) r(d), range(1, 13) t(s),
+                 (VALUES ('EUR', 2), ('USD', 1)) c(currency, w)
+            WHERE (d + s) % 4 <> 0
+            ORDER BY 1, 2, 3""", {"today": today, "days": days})
+        # Affiliates: 8 affiliates (the affiliate users of dim_users).
+        con.execute("""
+            CREATE TABLE marts.fct_affiliate_commissions_daily AS
+            SELECT CAST($today AS DATE) - CAST(d AS INTEGER) AS commission_date,
+                   a::BIGINT AS affiliate_id, (3 + 10 * (a - 1))::BIGINT AS affiliate_user_id,
+                   'EUR' AS currency, st.status,
+                   (st.w * (1 + (d + a) % 3))::BIGINT AS commissions,
+                   (st.w * (1 + (d + a) % 3) * (4000 + a * 211))::BIGINT AS order_amount_minor,
+                   (st.w * (1 + (d + a) % 3) * (4000 + a * 211) * (3 + a % 4) // 100)::BIGINT
+                       AS commission_minor
+            FROM range(0, $days) r(d), range(1, 9) t(a),
+                 (VALUES ('pending', 1), ('approved', 2), ('reversed', 1), ('paid', 3))
+                     st(status, w)
+            WHERE (d + a + length(st.status)) % 3 <> 0
+            ORDER BY 1, 2, 5""", {"today": today, "days": days})
+        con.execute("""
+            CREATE TABLE marts.affiliate_conversions AS
+            SELECT a::BIGINT AS affiliate_id, (3 + 10 * (a - 1))::BIGINT AS affiliate_user_id,
+                   ['approved', 'approved', 'pending', 'suspended'][1 + a % 4] AS affiliate_status,
+                   (20 + a * 9)::BIGINT AS referrals, (5 + a * 3)::BIGINT AS converted_referrals,
+                   (8 + a * 5)::BIGINT AS commissioned_orders,
+                   (5 + a * 3)::DOUBLE / (20 + a * 9) AS conversion_rate
+            FROM range(1, 9) t(a) ORDER BY 1""")
+        # Franchises: 4 franchises with two territories each, monthly revenue and settlements.
+        con.execute("""
+            CREATE TABLE marts.fct_territory_revenue_monthly AS
+            SELECT f::BIGINT AS franchise_id, (4 + 10 * (f - 1))::BIGINT AS franchisee_user_id,
+                   (10 * f + k)::BIGINT AS territory_id,
+                   date_trunc('month', CAST($today AS DATE) - INTERVAL 1 MONTH * m)::DATE
+                       AS revenue_month,
+                   'EUR' AS currency, (20 + f * 4 + k * 3 + m)::BIGINT AS orders,
+                   ((20 + f * 4 + k * 3 + m) * 3100)::BIGINT AS gross_minor,
+                   ((20 + f * 4 + k * 3 + m) * 2945)::BIGINT AS net_minor,
+                   ((20 + f * 4 + k * 3 + m) * 2945 * 1000 // 10000)::BIGINT AS share_minor
+            FROM range(1, 5) t(f), range(1, 3) u(k), range(0, 5) mm(m)
+            ORDER BY 1, 3, 4""", {"today": today})
+        con.execute("""
+            CREATE TABLE marts.franchise_settlements AS
+            SELECT row_number() OVER (ORDER BY franchise_id, revenue_month)::BIGINT
+                       AS settlement_id,
+                   franchise_id, franchisee_user_id, revenue_month AS period_start, currency,
+                   'net' AS share_basis, 1000::BIGINT AS share_bps,
+                   CASE WHEN revenue_month = max(revenue_month) OVER () THEN 'awaiting_ledger'
+                        ELSE 'posted' END AS status,
+                   sum(orders)::BIGINT AS order_count, sum(gross_minor)::BIGINT AS gross_minor,
+                   sum(net_minor)::BIGINT AS net_minor, sum(share_minor)::BIGINT AS share_minor,
+                   CASE WHEN revenue_month < max(revenue_month) OVER () THEN
+                       (revenue_month + INTERVAL 1 MONTH + INTERVAL 2 DAY)::TIMESTAMPTZ END
+                       AS posted_at,
+                   true AS is_reconciled
+            FROM marts.fct_territory_revenue_monthly
+            WHERE revenue_month < date_trunc('month', CAST($today AS DATE))
+            GROUP BY franchise_id, franchisee_user_id, revenue_month, currency
+            ORDER BY 1""", {"today": today})
         con.execute("""
             CREATE TABLE ops.quarantine AS
             SELECT 'run-' || (i % 6) AS batch_id,

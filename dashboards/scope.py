@@ -42,5 +42,7 @@ def scope_for(user_id: int, roles: Iterable[str],
     if "affiliate" in roles:
         kinds["affiliate"] = {int(user_id)}
     if "franchisee" in roles:
+        # franchise marts carry the franchise owner's user id (franchisee_user_id)
+        kinds["franchisee"] = {int(user_id)}
         kinds["territory"] = {int(t) for t in territories}
     return Scope(False, tuple(sorted((k, tuple(sorted(v))) for k, v in kinds.items())))

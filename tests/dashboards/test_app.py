@@ -67,9 +67,13 @@ def _nav(client) -> set[str]:
 def test_navigation_follows_roles(signed_in):
     admin, _ = signed_in(["admin"])
     assert {"/", "/users", "/payments", "/wallets", "/security", "/support", "/data-quality", "/monitoring", "/admin/users",
-            "/settings"} <= _nav(admin)
+            "/settings", "/marketplace", "/affiliates", "/franchises"} <= _nav(admin)
     seller, _ = signed_in(["seller"])
-    assert _nav(seller) == {"/", "/saved", "/reports", "/settings"}
+    assert _nav(seller) == {"/", "/saved", "/reports", "/settings", "/marketplace"}
+    affiliate, _ = signed_in(["affiliate"])
+    assert _nav(affiliate) == {"/", "/saved", "/reports", "/settings", "/affiliates"}
+    franchisee, _ = signed_in(["franchisee"])
+    assert _nav(franchisee) == {"/", "/saved", "/reports", "/settings", "/franchises"}
 
 
 def test_overview_kpis_compare_with_previous_period(signed_in):
@@ -218,7 +222,8 @@ def test_data_quality_and_monitoring_pages(signed_in):
 @pytest.mark.parametrize("path, title", [
     ("/", "Overview"), ("/users", "Users and growth"), ("/security", "Security"),
     ("/support", "Support"), ("/payments", "Payments and refunds"),
-    ("/wallets", "Wallets and ledger"),
+    ("/wallets", "Wallets and ledger"), ("/marketplace", "Marketplace"),
+    ("/affiliates", "Affiliates"), ("/franchises", "Franchises"),
     ("/data-quality", "Data quality and pipeline health"), ("/monitoring", "System monitoring"),
     ("/admin/users", "User management"), ("/saved", "My dashboards"), ("/reports", "Reports"),
     ("/settings", "Settings")])
@@ -233,7 +238,8 @@ def test_every_page_renders_for_an_admin(signed_in, path, title):
     seller, _ = signed_in(["seller"])
     refused = Callbacks(seller).values("_pages_content.children", {
         "_pages_location.pathname": path, "_pages_location.search": ""})
-    assert ("not open to your role" in str(refused)) == (path not in ("/", "/saved", "/reports", "/settings"))
+    assert ("not open to your role" in str(refused)) == (path not in ("/", "/saved", "/reports", "/settings",
+                                                                 "/marketplace"))
 
 
 def test_save_and_reopen_a_custom_dashboard(signed_in):

@@ -118,7 +118,8 @@ def test_analyst_journey(live, browser, make_user, auth_headers, tmp_path):
     # every page opens from the navigation
     for path, title in [("/users", "Users and growth"), ("/security", "Security"),
                         ("/support", "Support"), ("/payments", "Payments and refunds"),
-                        ("/wallets", "Wallets and ledger"),
+                        ("/wallets", "Wallets and ledger"), ("/marketplace", "Marketplace"),
+                        ("/affiliates", "Affiliates"), ("/franchises", "Franchises"),
                         ("/data-quality", "Data quality and pipeline health"),
                         ("/monitoring", "System monitoring"), ("/saved", "My dashboards"),
                         ("/reports", "Reports"), ("/settings", "Settings"), ("/", "Overview")]:
@@ -175,7 +176,7 @@ def test_seller_sees_only_their_pages(live, browser, make_user):
     page = ctx.new_page()
     _sign_in(page, live["dash"], user.email, password)
     links = sorted(page.locator("a.nav-link").evaluate_all("els => els.map(e => e.getAttribute('href'))"))
-    assert links == ["/", "/reports", "/saved", "/settings"]
+    assert links == ["/", "/marketplace", "/reports", "/saved", "/settings"]
     page.goto(f"{live['dash']}/security")
     page.wait_for_selector("#forbidden", timeout=15_000)
     ctx.close()
