@@ -294,7 +294,10 @@ def test_marketplace_marts_equal_postgres_to_the_cent(first_run, marketplace, da
     assert sum(r[2] for r in commissions) > 0
     revenue = pg_exec(database_url, """
         SELECT f.owner_user_id, sum(o.subtotal_minor - o.refunded_minor - o.platform_fee_minor)::bigint,
-               sum((o.subtotal_minor - o.refunded_minor - o.platform_fee_minor) * f.share_bps / 10000)::bigint
+               -- the share is per order, on the franchise's basis (gross or net), rounded down
+               sum((CASE f.share_basis WHEN 'gross' THEN o.subtotal_minor - o.refunded_minor
+                    ELSE o.subtotal_minor - o.refunded_minor - o.platform_fee_minor END)
+                   * f.share_bps / 10000)::bigint
         FROM franchise_order_attributions t JOIN goseller_orders o ON o.id = t.order_id
         JOIN franchises f ON f.id = t.franchise_id WHERE o.status = 'delivered'
         GROUP BY 1 ORDER BY 1""")
