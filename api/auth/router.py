@@ -61,7 +61,7 @@ def me(principal: CurrentUser, session: SessionDep) -> UserOut:
              summary="Create a customer account; a verification link is emailed")
 def register(body: RegisterIn, request: Request, session: SessionDep) -> UserOut:
     user = service.register(session, body.email, body.password, display_name=body.display_name,
-                            client_ip=_ip(request))
+                            client_ip=_ip(request), referral_code=body.referral_code)
     return UserOut.of(user)
 
 

@@ -41,6 +41,9 @@ class RegisterIn(_Request):
     email: EmailStr
     password: str = Field(max_length=1024)
     display_name: str = Field(default="", max_length=120, pattern=PLAIN_TEXT)
+    # From an affiliate's referral link: the sign-up is attributed to that affiliate.
+    referral_code: str | None = Field(default=None, min_length=4, max_length=32,
+                                      pattern=r"^[A-Za-z0-9]+$")
 
 
 class TokenIn(_Request):

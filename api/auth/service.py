@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import User
 from api.auth.passwords import check_policy, hash_password
-from api.core.errors import Conflict, Forbidden, Unprocessable
+from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.core.permissions import Role
 
 
@@ -87,11 +87,20 @@ def _notify(session: Session, user: User, category: str, subject: str, body: str
 
 
 def register(session: Session, email: str, password: str, *, display_name: str = "",
-             client_ip: str | None = None) -> User:
-    """A new customer account, unverified; the verification email joins the same commit."""
+             client_ip: str | None = None, referral_code: str | None = None) -> User:
+    """A new customer account, unverified; the verification email and the affiliate
+    attribution (when a referral code came with it) join the same commit."""
     from api.auth import events
 
     user = create_user(session, email, password, display_name=display_name)
+    if referral_code:
+        from api.affiliates.service import attribute_signup
+
+        try:
+            attribute_signup(session, user.id, referral_code)
+        except NotFound:
+            # Nothing is kept: the caller's session rolls back with this error.
+            raise Unprocessable("unknown referral code", code="unknown_referral_code") from None
     _send_verification(session, user)
     events.record(session, events.USER_REGISTERED, user_id=user.id, email=user.email,
                   client_ip=client_ip)

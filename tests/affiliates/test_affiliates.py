@@ -293,3 +293,29 @@ def test_ledger_refusal_leaves_commission_approved_until_it_can_be_paid(client, 
     db.expire_all()
     assert db.get(Commission, row.id).status == "paid"
     assert ledger.owned_account(db, aff.id, "EUR", create=False).balance == 200
+
+
+def test_registration_with_a_referral_code_is_attributed_as_a_signup(client, db, make_user):
+    from sqlalchemy import func, select
+
+    from api.affiliates.models import Referral
+    from api.affiliates.service import register_affiliate, set_affiliate_status
+    from api.auth.models import User
+
+    owner, _ = make_user(roles=["affiliate"])
+    admin, _ = make_user(roles=["admin"])
+    affiliate = register_affiliate(db, owner.id)
+    set_affiliate_status(db, affiliate.id, "approved", admin.id)
+    email = f"referred-{affiliate.code.lower()}@example.com"
+    r = client.post("/api/v1/auth/register", json={
+        "email": email, "password": "a long enough passphrase", "referral_code": affiliate.code})
+    assert r.status_code == 201, r.text
+    referral = db.scalar(select(Referral).where(Referral.referred_user_id == r.json()["id"]))
+    assert referral.affiliate_id == affiliate.id and referral.kind == "signup"
+
+    # An unknown code refuses the registration and keeps nothing.
+    other = f"nobody-{affiliate.code.lower()}@example.com"
+    r = client.post("/api/v1/auth/register", json={
+        "email": other, "password": "a long enough passphrase", "referral_code": "NOSUCHCODE"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_referral_code"
+    assert db.scalar(select(func.count()).select_from(User).where(User.email == other)) == 0
