@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import User
 from api.core.errors import AppError, Conflict, NotFound, Unprocessable
+from api.payments import receipts
 from api.payments.models import PaymentIntent, PaymentMethod, Refund, WebhookEvent
 from api.payments.provider import ProviderTimeout, get_provider
 from api.payments.settings import get_payments_settings
@@ -208,6 +209,7 @@ def _capture(session: Session, intent: PaymentIntent, amount: int) -> None:
     intent.amount_captured = amount
     intent.fee_amount = fee
     _set_status(intent, "succeeded")
+    receipts.send_receipt(session, intent)
 
 
 def capture(session: Session, intent: PaymentIntent, amount: int | None = None) -> PaymentIntent:
@@ -265,6 +267,7 @@ def refund(session: Session, intent: PaymentIntent, amount: int | None, reason: 
     if method.kind != "wallet":
         get_provider(intent.provider).refund(intent.provider_ref, amount)
     intent.amount_refunded += amount
+    receipts.send_refund_notice(session, intent, amount)
     row = Refund(intent_id=intent.id, amount=amount, ledger_transaction_id=tx, reason=reason)
     session.add(row)
     session.flush()
