@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from datetime import date
 
-from api.core.errors import AppError
+from api.core.errors import AppError, Conflict
 
 CURRENCY = "EUR"
 RULES = (("*", 0, 500), ("books", 0, 800), ("books", 20_000, 1_200))  # category, tier, bps
@@ -43,9 +43,12 @@ class AffiliatesActivity:
             ctx.at(day, 60)
             with ctx.session() as session:
                 for category, tier, bps in RULES:
-                    service.create_rule(session, category=category, currency=CURRENCY,
-                                        min_monthly_volume_minor=tier, rate_bps=bps)
-                    ctx.count("commission_rules")
+                    try:
+                        service.create_rule(session, category=category, currency=CURRENCY,
+                                            min_monthly_volume_minor=tier, rate_bps=bps)
+                        ctx.count("commission_rules")
+                    except Conflict:  # the platform already has this rule: keep it
+                        session.rollback()
             state["rules"] = True
         agents = [u for u in ctx.users if "support" in u["roles"]]
         for user in ctx.users:
