@@ -1,5 +1,6 @@
 """The simulator: same seed, same data (two fresh databases); activity goes through the services
-(security events, outbox messages and tickets exist with simulated business times)."""
+(security events, outbox messages, tickets, orders, affiliate referrals and commissions,
+franchise settlements exist with simulated business times)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,18 @@ SELECT (SELECT json_agg(json_build_array(email, roles, email_verified_at IS NOT 
        (SELECT json_agg(json_build_array(o.buyer_id, s.user_id, o.status, o.subtotal_minor,
                                          o.platform_fee_minor, o.refunded_minor, o.placed_at,
                                          o.paid_at, o.delivered_at, o.returned_at) ORDER BY o.id)
-        FROM goseller_orders o JOIN goseller_sellers s ON s.id = o.seller_id)
+        FROM goseller_orders o JOIN goseller_sellers s ON s.id = o.seller_id),
+       (SELECT json_agg(json_build_array(a.user_id, a.status, r.referred_user_id, r.kind,
+                                         r.first_touch_at) ORDER BY r.id)
+        FROM affiliate_referrals r JOIN affiliates a ON a.id = r.affiliate_id),
+       (SELECT json_agg(json_build_array(c.order_id, c.period, c.order_amount_minor,
+                                         c.commission_minor, c.breakdown, c.status,
+                                         c.approved_at, c.paid_at) ORDER BY c.id)
+        FROM affiliate_commissions c),
+       (SELECT json_agg(json_build_array(f.owner_user_id, st.period_start, st.order_count,
+                                         st.gross_minor, st.net_minor, st.share_minor,
+                                         st.status, st.posted_at) ORDER BY st.id)
+        FROM franchise_settlements st JOIN franchises f ON f.id = st.franchise_id)
 """
 
 
@@ -34,13 +46,24 @@ def _fresh_db(admin_url: str) -> str:
     return name
 
 
-def _simulate(url: str, seed: int) -> tuple:
+# Long enough that a month has closed (its return window over) whatever today is, so
+# franchise settlements and paid affiliate commissions exist.
+DAYS, USERS = 100, 60
+
+
+def _start(url: str, seed: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url}
     ehb = os.path.join(os.path.dirname(sys.executable), "ehb")
     subprocess.run([ehb, "db", "upgrade"], env=env, check=True, capture_output=True)
-    out = subprocess.run([ehb, "simulate", "--days", "14", "--users", "24", "--seed", str(seed)],
-                         env=env, check=True, capture_output=True, text=True)
-    assert "users=24" in out.stdout
+    return subprocess.Popen([ehb, "simulate", "--days", str(DAYS), "--users", str(USERS),
+                             "--seed", str(seed)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _snapshot(url: str, proc: subprocess.Popen) -> tuple:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert f"users={USERS}" in out
     with psycopg.connect(url) as conn:
         return conn.execute(SNAPSHOT).fetchone()
 
@@ -52,13 +75,14 @@ def test_same_seed_same_data(database_url):
     try:
         urls = [make_url(database_url).set(database=n).render_as_string(hide_password=False)
                 for n in names]
-        first, second = (_simulate(u, seed=42) for u in urls)
+        procs = [_start(u, seed=42) for u in urls]  # the two runs side by side
+        first, second = (_snapshot(u, p) for u, p in zip(urls, procs, strict=True))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             for n in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-    users, events, tickets, outbox, orders = first
-    assert len(users) == 24 and outbox >= 24
+    users, events, tickets, outbox, orders, referrals, commissions, settlements = first
+    assert len(users) == USERS and outbox >= USERS
     assert any(e[0] == "login_failed" for e in events)  # bad actors and typos
     assert any(e[0] == "login_succeeded" for e in events)
     days = {u[3][:10] for u in users}
@@ -67,4 +91,10 @@ def test_same_seed_same_data(database_url):
     assert orders and {"delivered", "canceled"} <= {o[2] for o in orders}
     assert all(o[3] > 0 and o[4] == o[3] // 10 for o in orders)  # 10 % platform fee
     assert len({o[6][:10] for o in orders}) > 2  # placed on several simulated days
+    # affiliates: sign-ups referred by approved affiliates; commissions paid after the window
+    assert referrals and all(r[1] == "approved" and r[3] == "signup" for r in referrals)
+    assert "paid" in {c[5] for c in commissions}
+    assert all(c[7] is not None and c[3] > 0 for c in commissions if c[5] == "paid")
+    # franchises: a closed month settled and posted to the franchisees' wallets
+    assert settlements and all(s[6] == "posted" and s[5] > 0 for s in settlements)
     assert first == second

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("users", "auth", "support", "wallet", "orders")  # add a domain's module here when its services land
+MODULES = ("users", "auth", "support", "wallet", "orders", "affiliates",
+           "franchises")  # add a domain's module here when its services land
 
 
 def available_activities() -> list:

@@ -1,5 +1,7 @@
 """Sign-ups through api.auth.service.create_user, with a welcome message through the
-notification outbox (api.notifications.service.enqueue), in one unit of work per user."""
+notification outbox (api.notifications.service.enqueue) and, for a share of customers, the
+affiliate attribution (api.affiliates.service.attribute_signup, as registration with a
+referral code does), in one unit of work per user."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import date
 from api.auth.service import create_user
 from api.core.errors import Conflict
 from api.notifications.service import enqueue
+from api.simulator.activities.affiliates import referral_code
 
 FIRST = ("ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jia", "kofi",
          "lena", "mo", "nia", "omar", "pia", "quinn", "ravi", "sara", "tomas", "uma", "vic",
@@ -38,6 +41,11 @@ class UsersActivity:
             roles = rng.choices([r for r, _ in ROLES], weights=[w for _, w in ROLES])[0]
             if i % 60 == 1:  # enough support agents for the ticket flow at any size
                 roles = ["support"]
+            elif i % 60 == 2:  # and a franchisee and an affiliate even in small runs
+                roles = ["franchisee"]
+            elif i % 30 == 3:
+                roles = ["customer", "affiliate"]
+            code = referral_code(ctx) if list(roles) == ["customer"] else None
             verified = rng.random() < 0.86
             ctx.at(day, ctx.daytime())
             with ctx.session() as session:
@@ -45,6 +53,10 @@ class UsersActivity:
                     user = create_user(session, email, password, roles=list(roles),
                                        display_name=f"{first.title()} {last.title()}",
                                        verified=verified)
+                    if code:  # came through an affiliate's link: attributed in this commit
+                        from api.affiliates.service import attribute_signup
+
+                        attribute_signup(session, user.id, code, now=ctx.clock.now)
                 except Conflict:
                     raise SystemExit(f"{email} already exists: this database already holds "
                                      f"simulated data for seed {ctx.seed}; use another seed")
@@ -57,6 +69,8 @@ class UsersActivity:
                                   # engagement: how often this user comes back (heavy tail)
                                   "engagement": rng.paretovariate(2.5) - 0.9})
             ctx.count("users")
+            if code:
+                ctx.count("referred_signups")
             ctx.count("notifications")
 
 
