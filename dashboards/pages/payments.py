@@ -20,7 +20,7 @@ from dashboards.catalog import mart
 from dashboards.components import (bar, empty_figure, failure_message, figure, graph, kpi,
                                    line)
 from dashboards.context import query, require
-from dashboards.pages._common import ANALYSTS, gate
+from dashboards.pages._common import ANALYSTS, currency_period_sums, gate
 
 ROLES = ANALYSTS
 PAYMENTS = "marts.fct_payments_daily"
@@ -43,16 +43,7 @@ def layout(**_query):
 
 
 def period_sums(f: flt.Filters, currency: str) -> dict[str, tuple[int, int]]:
-    """column -> (current, previous) sums for one currency, one scan over both periods."""
-    prev = f.previous()
-    where, params = flt.where(mart(PAYMENTS), replace(f, start=prev.start, currency=currency))
-    cur = "payment_date >= $cur_start"
-    cols = ", ".join(f"sum({c}) FILTER (WHERE {cur}), sum({c}) FILTER (WHERE NOT ({cur}))"
-                     for c in _SUMS)
-    row = query(f"SELECT {cols} FROM {PAYMENTS} WHERE {where}",
-                {**params, "cur_start": f.start}).rows[0]
-    vals = [0 if v is None else int(v) for v in row]
-    return {c: (vals[2 * i], vals[2 * i + 1]) for i, c in enumerate(_SUMS)}
+    return currency_period_sums(PAYMENTS, "payment_date", _SUMS, f, currency)
 
 
 def _rate(num: int, den: int) -> float | None:

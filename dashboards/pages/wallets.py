@@ -20,7 +20,7 @@ from dashboards.catalog import mart
 from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
                                    kpi, line, register_grid)
 from dashboards.context import query, require
-from dashboards.pages._common import ANALYSTS, gate
+from dashboards.pages._common import ANALYSTS, currency_period_sums, gate
 
 ROLES = ANALYSTS
 LEDGER, BALANCES = "marts.fct_ledger_daily", "marts.wallet_balances"
@@ -51,15 +51,8 @@ def balances(currency: str) -> dict[str, int]:
 
 
 def ledger_sums(f: flt.Filters, currency: str) -> dict[str, tuple[int, int]]:
-    prev = f.previous()
-    where, params = flt.where(mart(LEDGER), replace(f, start=prev.start, currency=currency))
-    cur = "ledger_date >= $cur_start"
-    cols = ("transactions", "volume", "transfer_volume", "unbalanced_transactions")
-    row = query("SELECT " + ", ".join(
-        f"sum({c}) FILTER (WHERE {cur}), sum({c}) FILTER (WHERE NOT ({cur}))" for c in cols)
-        + f" FROM {LEDGER} WHERE {where}", {**params, "cur_start": f.start}).rows[0]
-    vals = [0 if v is None else int(v) for v in row]
-    return {c: (vals[2 * i], vals[2 * i + 1]) for i, c in enumerate(cols)}
+    return currency_period_sums(LEDGER, "ledger_date", ("transactions", "volume", "transfer_volume",
+                                                       "unbalanced_transactions"), f, currency)
 
 
 def kpis(f: flt.Filters, currency: str) -> list:
