@@ -30,11 +30,15 @@ class IssuedRefresh:
     expires_at: datetime
 
 
+def _clean_agent(user_agent: str | None) -> str | None:
+    return (user_agent or "").replace("\x00", "")[:256] or None
+
+
 def _new_token(session: Session, user_id: int, family_id: str, *, user_agent: str | None,
                client_ip: str | None, now: datetime) -> IssuedRefresh:
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(days=get_settings().refresh_token_ttl_days)
-    user_agent = (user_agent or "").replace("\x00", "")[:256] or None
+    user_agent = _clean_agent(user_agent)
     session.add(RefreshToken(user_id=user_id, family_id=family_id, token_hash=hash_token(token),
                              expires_at=expires, user_agent=user_agent, client_ip=client_ip))
     return IssuedRefresh(token, family_id, expires)
@@ -83,7 +87,10 @@ def rotate(session: Session, presented: str, *, user_agent: str | None, client_i
         raise Unauthorized("refresh token is not valid", code="invalid_refresh_token")
     if row.revoked_at is not None:
         raise Unauthorized("refresh token was revoked; sign in again", code="refresh_token_revoked")
-    if row.rotated_at is not None:
+    # A concurrent replay gets a sibling token and leaves the successor live for its caller.
+    sibling = row.rotated_at is not None and _is_concurrent_replay(session, row, user_agent,
+                                                                   client_ip, now)
+    if row.rotated_at is not None and not sibling:
         revoke_family(session, row.family_id, "reuse_detected", now)
         events.record(session, events.REFRESH_TOKEN_REUSE, user_id=row.user_id,
                       client_ip=client_ip, details={"family_id": row.family_id,
@@ -96,11 +103,31 @@ def rotate(session: Session, presented: str, *, user_agent: str | None, client_i
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
-    row.rotated_at = now
+    if not sibling:
+        row.rotated_at = now
     issued = _new_token(session, row.user_id, row.family_id, user_agent=user_agent,
                         client_ip=client_ip, now=now)
     session.commit()
     return user, issued
+
+
+def _is_concurrent_replay(session: Session, row: RefreshToken, user_agent: str | None,
+                          client_ip: str | None, now: datetime) -> bool:
+    """A rotated token presented again within the leeway, by the same client, while the token
+    that replaced it is still unused: a race, not a stolen token."""
+    from api.auth.settings import get_auth_settings
+
+    leeway = get_auth_settings().refresh_reuse_leeway_seconds
+    if leeway <= 0 or now - row.rotated_at > timedelta(seconds=leeway):
+        return False
+    # Tokens are issued in id order: the successor is the family's next token after `row`.
+    successor = session.scalar(select(RefreshToken)
+                               .where(RefreshToken.family_id == row.family_id,
+                                      RefreshToken.id > row.id)
+                               .order_by(RefreshToken.id).limit(1))
+    return (successor is not None and successor.rotated_at is None
+            and successor.revoked_at is None and successor.client_ip == client_ip
+            and successor.user_agent == _clean_agent(user_agent))
 
 
 def find_family(session: Session, presented: str) -> RefreshToken | None:

@@ -25,6 +25,11 @@ class AuthSettings(BaseSettings):
     lockout_max_seconds: int = 3600
     # A counter whose last failure is older than this starts again from zero.
     failure_window_seconds: int = 3600
+    # Two refreshes racing with one token (two browser tabs, a retried request) are not
+    # theft: the token's direct successor is still unused, it was rotated moments ago and the
+    # caller is the same client. Within this many seconds such a replay gets a sibling token
+    # instead of revoking the login (Auth0's "reuse interval"). 0 turns the leeway off.
+    refresh_reuse_leeway_seconds: int = 10
     totp_issuer: str = "EHB-5"
     recovery_code_count: int = 10
     # Key for HMAC-SHA256 of recovery codes; unset derives one from JWT_SECRET.
