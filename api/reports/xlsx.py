@@ -23,6 +23,7 @@ EXCEL_EPOCH_DAYS = 25_569  # 1970-01-01 as an Excel (1900 system) serial day
 MICROS_PER_DAY = 86_400_000_000.0
 MAX_CELL_CHARS = 32_767  # Excel's limit per cell
 STYLE_DATE, STYLE_DATETIME, STYLE_BOLD = 1, 2, 3
+SLICE_ROWS = 10_000
 _XML_INVALID = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # not allowed in XML 1.0
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -140,6 +141,11 @@ class XlsxStream:
         self.sheet.write(memoryview(_joined_bytes(parts)))
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
+        # Slices bound the XML built at once (a few MB), whatever the caller's batch size.
+        for start in range(0, batch.num_rows, SLICE_ROWS):
+            self._write_rows(batch.slice(start, SLICE_ROWS))
+
+    def _write_rows(self, batch: pa.RecordBatch) -> None:
         n = batch.num_rows
         if n == 0:
             return
