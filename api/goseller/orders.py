@@ -330,7 +330,8 @@ def cancel_by_seller(session: Session, user_id: int, order_id: int, reason: str 
 def run_payouts(session: Session, now: datetime | None = None, limit: int = 500) -> list[Payout]:
     """Pay out every delivered order whose return window has ended, each exactly once: the
     order row is locked (SKIP LOCKED lets parallel runs share the work) and the payout insert
-    is ON CONFLICT DO NOTHING on the unique order_id."""
+    is ON CONFLICT DO NOTHING on the unique order_id. A refused ledger posting rolls that
+    order's payout back (retried on the next run) without stopping the others."""
     now = now or utcnow()
     has_payout = exists().where(Payout.order_id == Order.id)
     due = list(session.scalars(select(Order.id).where(
@@ -357,7 +358,12 @@ def run_payouts(session: Session, now: datetime | None = None, limit: int = 500)
             session.rollback()
             continue
         payout = session.get(Payout, payout_id)
-        payout.ledger_ref = money.pay_out_seller(session, payout)
+        try:
+            payout.ledger_ref = money.pay_out_seller(session, payout)
+        except AppError as exc:  # e.g. escrow_short: this order waits, the others go on
+            session.rollback()
+            log.error("payout of order %s refused: %s", order_id, exc.message)
+            continue
         payout.status, payout.paid_at = "paid", now
         session.commit()
         made.append(payout)

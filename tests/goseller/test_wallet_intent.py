@@ -183,3 +183,40 @@ def test_racing_orders_on_one_wallet_never_overdraw(client, market, db):
     after = snapshot(db)
     assert after["total"] == before["total"]
     assert after["system:wallet_clearing:EUR"] == before["system:wallet_clearing:EUR"]
+
+
+def escrow_balance(db) -> int:
+    return snapshot(db)["system:payouts:EUR"]
+
+
+def test_escrow_never_pays_out_or_refunds_money_it_does_not_hold(client, market, db):
+    """The ledger lets `payouts` go negative; GoSeller refuses instead (escrow_short), writes
+    nothing for that order, and a payout run goes on with the others."""
+    from tests.goseller.market import shift_system_balance
+
+    shop, buyer = market.shop(), market.actor()
+    product = market.product(shop, price_minor=1000, stock=5)
+    returned = market.buy(buyer, shop, product, 1,
+                          delivered_at=datetime.now(UTC) - timedelta(days=1))
+    due = market.buy(buyer, shop, product, 1,
+                     delivered_at=datetime.now(UTC) - timedelta(days=20))
+    drained = escrow_balance(db) - 999  # one minor unit short of either order's 1000
+    shift_system_balance("payouts", -drained)
+    try:
+        before = snapshot(db)
+        r = client.post(f"{API}/orders/{returned}/return", headers=buyer.headers, json={})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "escrow_short"
+        with new_session() as s:
+            assert due not in [p.order_id for p in orders.run_payouts(s)]
+        db.expire_all()
+        assert db.get(Order, returned).status == "delivered"
+        assert db.get(Order, due).status == "delivered"
+        assert db.get(PaymentIntent, db.get(Order, returned).payment_intent_id
+                      ).amount_refunded == 0
+        assert ledger.owned_account(db, shop.id, "EUR", create=False) is None
+        assert snapshot(db)["total"] == before["total"]
+        assert escrow_balance(db) >= 0
+    finally:
+        shift_system_balance("payouts", drained)
+    with new_session() as s:  # with the escrow whole again, the waiting payout goes through
+        assert due in [p.order_id for p in orders.run_payouts(s)]
