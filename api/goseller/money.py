@@ -25,9 +25,8 @@ and the order/payout row that explain them commit together or not at all.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.core.errors import AppError, Conflict
 from api.goseller.models import Order, Payout, Seller

@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session
 from api.auth.models import User
 from api.core.errors import AppError, Conflict, NotFound, Unprocessable
 from api.payments import receipts
-from api.payments.models import (ESCROW_ACCOUNTS, PaymentIntent, PaymentMethod, Refund,
-                                 WebhookEvent)
+from api.payments.models import ESCROW_ACCOUNTS, PaymentIntent, PaymentMethod, Refund, WebhookEvent
 from api.payments.provider import ProviderTimeout, get_provider
 from api.payments.settings import get_payments_settings
 from api.wallet import service as ledger

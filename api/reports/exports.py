@@ -123,8 +123,9 @@ def write_xlsx(cursor, path: Path, title: str) -> int:
             rows_written += batch.num_rows
             if truncated:
                 break
-        notes = [("notes", f"truncated at {XLSX_MAX_ROWS:,} rows (Excel's sheet limit); "
-                           "download CSV or Parquet for every row")] if truncated else []
+        note = (f"truncated at {XLSX_MAX_ROWS:,} rows (Excel's sheet limit); "
+                "download CSV or Parquet for every row")
+        notes = [("notes", note)] if truncated else []
         book.close(notes)
     except BaseException:
         book.abort()
