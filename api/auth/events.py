@@ -26,6 +26,7 @@ PASSWORD_RESET_REQUESTED = "password_reset_requested"
 PASSWORD_RESET = "password_reset"
 EMAIL_VERIFIED = "email_verified"
 USER_REGISTERED = "user_registered"
+REGISTRATION_EXISTING_EMAIL = "registration_existing_email"  # answered as a new one
 MFA_SETUP_STARTED = "mfa_setup_started"
 MFA_ENABLED = "mfa_enabled"
 MFA_DISABLED = "mfa_disabled"

@@ -57,12 +57,14 @@ def me(principal: CurrentUser, session: SessionDep) -> UserOut:
     return UserOut.of(session.get(User, principal.user_id))
 
 
-@router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED,
-             summary="Create a customer account; a verification link is emailed")
-def register(body: RegisterIn, request: Request, session: SessionDep) -> UserOut:
-    user = service.register(session, body.email, body.password, display_name=body.display_name,
-                            client_ip=_ip(request), referral_code=body.referral_code)
-    return UserOut.of(user)
+@router.post("/register", response_model=MessageOut, status_code=status.HTTP_202_ACCEPTED,
+             summary="Create a customer account; a verification link is emailed (the same "
+                     "answer whether or not the email already has an account)")
+def register(body: RegisterIn, request: Request, session: SessionDep) -> MessageOut:
+    service.register(session, body.email, body.password, display_name=body.display_name,
+                     client_ip=_ip(request), referral_code=body.referral_code)
+    return MessageOut(detail="check your inbox: we sent a message to this address to finish "
+                             "signing up")
 
 
 @router.post("/verify-email", response_model=UserOut, summary="Confirm an email address")

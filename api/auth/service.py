@@ -86,13 +86,52 @@ def _notify(session: Session, user: User, category: str, subject: str, body: str
             subject=subject, body=body)
 
 
-def register(session: Session, email: str, password: str, *, display_name: str = "",
-             client_ip: str | None = None, referral_code: str | None = None) -> User:
-    """A new customer account, unverified; the verification email and the affiliate
-    attribution (when a referral code came with it) join the same commit."""
+def _referral_code_known(session: Session, code: str) -> bool:
+    from api.affiliates.models import Affiliate
+
+    return session.scalar(select(func.count()).select_from(Affiliate).where(
+        Affiliate.code == code.strip().upper(), Affiliate.status == "approved")) > 0
+
+
+def _existing_account_tried(session: Session, user: User, password: str,
+                            referral_code: str | None, client_ip: str | None) -> None:
+    """Registration for an email that has an account: refused the way a new registration
+    would be (weak password, unknown referral code), otherwise the account's owner is told by
+    mail and the caller answers exactly as for a new account (no account enumeration)."""
     from api.auth import events
 
-    user = create_user(session, email, password, display_name=display_name)
+    if referral_code and not _referral_code_known(session, referral_code):
+        raise Unprocessable("unknown referral code", code="unknown_referral_code")
+    hash_password(password)  # the same work as a new registration: no timing difference
+    _notify(session, user, "auth.registration_attempt", "Someone tried to register with your "
+            "email address",
+            "Someone tried to create an account with this email address, which already has "
+            "one. If it was you, sign in or reset your password. If not, you can ignore this "
+            "message: nothing was changed.")
+    events.record(session, events.REGISTRATION_EXISTING_EMAIL, user_id=user.id,
+                  email=user.email, client_ip=client_ip)
+    session.commit()
+
+
+def register(session: Session, email: str, password: str, *, display_name: str = "",
+             client_ip: str | None = None, referral_code: str | None = None) -> User | None:
+    """A new customer account, unverified; the verification email and the affiliate
+    attribution (when a referral code came with it) join the same commit. For an email that
+    already has an account: None, after mailing its owner (the API answers the same)."""
+    from api.auth import events
+
+    check_policy(password, email=normalize_email(email))
+    existing = get_user_by_email(session, email)
+    if existing is not None:
+        _existing_account_tried(session, existing, password, referral_code, client_ip)
+        return None
+    try:
+        user = create_user(session, email, password, display_name=display_name)
+    except Conflict:  # registered concurrently: the other registration won the email
+        session.rollback()
+        _existing_account_tried(session, get_user_by_email(session, email), password,
+                                referral_code, client_ip)
+        return None
     if referral_code:
         from api.affiliates.service import attribute_signup
 

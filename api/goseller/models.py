@@ -82,6 +82,10 @@ class Order(TimestampMixin, Base):
     refund_status: Mapped[str] = mapped_column(String(16), default="none")
     refund_ref: Mapped[str | None] = mapped_column(String(128))
     payment_ref: Mapped[str | None] = mapped_column(String(128))
+    # The payment intent (wallet-balance method) that moved the total into escrow; NULL for
+    # orders paid before payments went through intents (refunded through the ledger directly).
+    payment_intent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_intents.id", ondelete="RESTRICT"), unique=True)
     ship_name: Mapped[str | None] = mapped_column(String(120))
     ship_line1: Mapped[str | None] = mapped_column(String(200))
     ship_city: Mapped[str | None] = mapped_column(String(120))

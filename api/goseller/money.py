@@ -1,16 +1,23 @@
-"""The money seam of GoSeller: the ONLY module that calls the wallet ledger.
+"""The money seam of GoSeller: the ONLY module that calls the payments service and the
+wallet ledger.
 
-Buyers pay from their wallet balance (top-ups go through payment intents of the payments
-service). The payment waits in the ledger's `payouts` system account, the money the
-marketplace owes sellers, until either a refund returns it to the buyer or, after the
-return window, the payout splits it into the seller's net and the platform fee:
+Every order is paid through a payment intent of the payments service with the buyer's
+wallet-balance method, payee the seller, captured into the ledger's `payouts` system account
+(the marketplace escrow: money owed to sellers or to be refunded) with no payment fee:
 
-    payment  buyer wallet  -total   payouts +total
-    refund   payouts       -amount  buyer wallet +amount
-    payout   payouts       -gross   seller wallet +net   fees +fee
+    payment  authorization  buyer wallet -total    wallet_clearing +total
+             capture        wallet_clearing -total payouts +total
+    refund   (the intent's refund, never above what it captured)
+                            payouts -amount  wallet_clearing +/-amount  buyer wallet +amount
+    payout   payouts -gross  seller wallet +net  fees +fee    (after the return window)
 
-A buyer may name a card or bank payment method instead: a top-up payment intent (payments
-service) first brings their wallet up to the order total, grossed up for the payment fee.
+The escrow may never go below zero here (each refund or payout takes out only what its own
+order put in; `_check_escrow` refuses otherwise, although the ledger lets `payouts` go
+negative). Orders paid before intents existed (payment_intent_id NULL) are refunded by a direct
+posting, as they were paid.
+
+A buyer may name a card or bank payment method: a top-up payment intent first brings their
+wallet up to the order total, grossed up for the payment fee; the wallet intent then pays.
 
 Each function posts inside the caller's transaction (not committed), so the ledger entries
 and the order/payout row that explain them commit together or not at all.
@@ -18,17 +25,19 @@ and the order/payout row that explain them commit together or not at all.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core.errors import AppError
+from api.core.errors import AppError, Conflict
 from api.goseller.models import Order, Payout, Seller
 from api.payments import service as payments
 from api.payments.models import PaymentIntent
 from api.payments.service import PaymentDeclined  # noqa: F401 - raised by orders.pay_order
 from api.wallet import service as ledger
-from api.wallet.service import Posting
+from api.wallet.models import LedgerAccount
+from api.wallet.service import InsufficientFunds, Posting
 
-HOLDING = "payouts"
+HOLDING = "payouts"  # the marketplace escrow
 
 
 def ref(transaction_id: int) -> str:
@@ -64,26 +73,55 @@ def top_up_for_order(session: Session, order: Order,
     return payments.confirm(session, intent)
 
 
-def charge_order(session: Session, order: Order) -> str:
-    """Move the order total from the buyer's wallet to the holding account; refuses with
-    422 no_wallet / insufficient_funds and posts nothing then."""
-    buyer = ledger.wallet_of(session, order.buyer_id, order.currency)
-    holding = ledger.system_account(session, HOLDING, order.currency)
-    tx = ledger.post(session, "goseller_payment",
-                     [Posting(buyer.id, -order.subtotal_minor),
-                      Posting(holding.id, order.subtotal_minor)],
-                     description=f"GoSeller order {order.id}", initiated_by=order.buyer_id,
-                     details={"order_id": order.id})
-    return ref(tx)
+def _check_escrow(session: Session, currency: str) -> None:
+    """Refuse (the caller rolls back) if the escrow went negative: it would mean paying out or
+    refunding money no order put in. The account row is locked by this transaction's posting,
+    so the balance read here is the one that commits."""
+    balance = session.scalar(select(LedgerAccount.balance).where(
+        LedgerAccount.code == f"system:{HOLDING}:{currency}"))
+    if balance is not None and balance < 0:
+        raise Conflict("the marketplace escrow does not hold this money", code="escrow_short",
+                       details={"currency": currency})
+
+
+def charge_order(session: Session, order: Order) -> PaymentIntent:
+    """Pay the order total from the buyer's wallet through a succeeded wallet-balance intent
+    into escrow (not committed). Refuses with 422 no_wallet / insufficient_funds; the caller
+    rolls back, so neither the intent nor any posting remains."""
+    seller_user = session.get(Seller, order.seller_id).user_id
+    ledger.wallet_of(session, order.buyer_id, order.currency)  # a clear no_wallet first
+    method = payments.wallet_method(session, order.buyer_id)
+    intent = payments.create_intent(
+        session, user_id=order.buyer_id, payee_user_id=seller_user, payee_account=HOLDING,
+        amount=order.subtotal_minor, currency=order.currency, payment_method_id=method.id,
+        description=f"GoSeller order {order.id}")
+    try:
+        payments.confirm(session, intent)
+    except InsufficientFunds:
+        raise InsufficientFunds(
+            f"your {order.currency} wallet does not cover the order total", details={
+                "order_id": order.id, "total_minor": order.subtotal_minor,
+                "currency": order.currency}) from None
+    if intent.status != "succeeded":  # a wallet intent captures at once or raises
+        raise AssertionError(f"wallet intent {intent.id} left {intent.status}")
+    return intent
 
 
 def refund_order(session: Session, order: Order, amount_minor: int) -> str:
-    buyer = ledger.owned_account(session, order.buyer_id, order.currency)
-    holding = ledger.system_account(session, HOLDING, order.currency)
-    tx = ledger.post(session, "goseller_refund",
-                     [Posting(holding.id, -amount_minor), Posting(buyer.id, amount_minor)],
-                     description=f"GoSeller refund of order {order.id}",
-                     details={"order_id": order.id})
+    """Refund through the order's payment intent (never more than it captured)."""
+    if order.payment_intent_id is None:  # paid before intents: undo the direct posting
+        buyer = ledger.owned_account(session, order.buyer_id, order.currency)
+        holding = ledger.system_account(session, HOLDING, order.currency)
+        tx = ledger.post(session, "goseller_refund",
+                         [Posting(holding.id, -amount_minor), Posting(buyer.id, amount_minor)],
+                         description=f"GoSeller refund of order {order.id}",
+                         details={"order_id": order.id})
+    else:
+        intent = session.scalar(select(PaymentIntent).where(
+            PaymentIntent.id == order.payment_intent_id).with_for_update())
+        tx = payments.refund(session, intent, amount_minor, f"GoSeller order {order.id}",
+                             escrow_owner=True).ledger_transaction_id
+    _check_escrow(session, order.currency)
     return ref(tx)
 
 
@@ -97,4 +135,5 @@ def pay_out_seller(session: Session, payout: Payout) -> str:
     tx = ledger.post(session, "goseller_payout", [p for p in postings if p.amount],
                      description=f"GoSeller payout for order {payout.order_id}",
                      details={"order_id": payout.order_id, "payout_id": payout.id})
+    _check_escrow(session, payout.currency)
     return ref(tx)

@@ -1,5 +1,6 @@
 """Orders: cart → placed → paid → fulfilled → delivered, or canceled, or returned with a
-refund. Payment, refunds and payouts move money only through money.py (the wallet ledger).
+refund. Payment (a wallet-balance payment intent), refunds (that intent's refund) and payouts
+move money only through money.py.
 Stock is reserved at placement by a conditional UPDATE (stock >= qty), so concurrent
 buyers can never oversell; it is released on cancel and restocked on return."""
 
@@ -197,19 +198,25 @@ def _top_up(session: Session, buyer_id: int, order_id: int, payment_method_id: i
 
 def pay_order(session: Session, buyer_id: int, order_id: int, now: datetime | None = None,
               payment_method_id: int | None = None) -> Order:
-    """Charge the buyer's wallet through the money seam and mark the order paid, in one
-    transaction: the order row lock makes a second (or concurrent) payment a 409. With a
-    payment method, a top-up intent first covers what the wallet lacks."""
+    """Pay through a wallet-balance payment intent into escrow (money seam) and mark the order
+    paid, in one transaction: the order row lock makes a second (or concurrent) payment a 409.
+    With a card or bank payment method, a top-up intent first covers what the wallet lacks."""
     now = now or utcnow()
     if payment_method_id is not None:
         _top_up(session, buyer_id, order_id, payment_method_id)
-    order = _buyer_order(session, buyer_id, order_id)
-    _require(order, "placed", action="pay")
-    order.payment_ref = money.charge_order(session, order)
-    order.status, order.paid_at = "paid", now
-    session.flush()
-    events.emit(session, "paid", order, now)
-    session.commit()
+    try:
+        order = _buyer_order(session, buyer_id, order_id)
+        _require(order, "placed", action="pay")
+        intent = money.charge_order(session, order)
+        order.payment_intent_id = intent.id
+        order.payment_ref = money.ref(intent.capture_tx_id)
+        order.status, order.paid_at = "paid", now
+        session.flush()
+        events.emit(session, "paid", order, now)
+        session.commit()
+    except BaseException:
+        session.rollback()  # a refusal leaves no intent, posting or order change behind
+        raise
     return order
 
 
@@ -323,7 +330,8 @@ def cancel_by_seller(session: Session, user_id: int, order_id: int, reason: str 
 def run_payouts(session: Session, now: datetime | None = None, limit: int = 500) -> list[Payout]:
     """Pay out every delivered order whose return window has ended, each exactly once: the
     order row is locked (SKIP LOCKED lets parallel runs share the work) and the payout insert
-    is ON CONFLICT DO NOTHING on the unique order_id."""
+    is ON CONFLICT DO NOTHING on the unique order_id. A refused ledger posting rolls that
+    order's payout back (retried on the next run) without stopping the others."""
     now = now or utcnow()
     has_payout = exists().where(Payout.order_id == Order.id)
     due = list(session.scalars(select(Order.id).where(
@@ -350,7 +358,12 @@ def run_payouts(session: Session, now: datetime | None = None, limit: int = 500)
             session.rollback()
             continue
         payout = session.get(Payout, payout_id)
-        payout.ledger_ref = money.pay_out_seller(session, payout)
+        try:
+            payout.ledger_ref = money.pay_out_seller(session, payout)
+        except AppError as exc:  # e.g. escrow_short: this order waits, the others go on
+            session.rollback()
+            log.error("payout of order %s refused: %s", order_id, exc.message)
+            continue
         payout.status, payout.paid_at = "paid", now
         session.commit()
         made.append(payout)

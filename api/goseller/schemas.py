@@ -132,6 +132,7 @@ class OrderOut(BaseModel):
     platform_fee_minor: int
     refunded_minor: int
     refund_status: str
+    payment_intent_id: int | None = None
     ship_name: str | None
     ship_line1: str | None
     ship_city: str | None

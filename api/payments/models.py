@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.fieldcrypt import EncryptedString
 from api.db import Base, TimestampMixin
 
+# System accounts an intent may capture into instead of the payee's wallet: `payouts` is the
+# marketplace escrow, where an order's money waits until the seller's payout or a refund.
+ESCROW_ACCOUNTS = ("payouts",)
 INTENT_STATUSES = ("requires_payment_method", "processing", "requires_capture", "succeeded",
                    "failed", "canceled")
 
@@ -21,7 +24,12 @@ class PaymentMethod(TimestampMixin, Base):
     bank_account: encrypted account number + last4; wallet: pays from the wallet balance."""
 
     __tablename__ = "payment_methods"
-    __table_args__ = (CheckConstraint("kind IN ('card','bank_account','wallet')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('card','bank_account','wallet')", name="kind"),
+        # One active wallet-balance method per user, so concurrent first payments share it.
+        Index("uq_payment_methods_one_wallet", "user_id", unique=True,
+              postgresql_where=text("kind = 'wallet' AND is_active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -45,11 +53,17 @@ class PaymentIntent(TimestampMixin, Base):
         CheckConstraint("amount_captured <= amount", name="captured_le_amount"),
         CheckConstraint("amount_refunded <= amount_captured", name="refunded_le_captured"),
         Index("ix_payment_intents_status_changed", "status", "status_changed_at"),
+        CheckConstraint("payee_account IS NULL OR (payee_user_id IS NOT NULL AND payee_account "
+                        f"IN ({', '.join(repr(a) for a in ESCROW_ACCOUNTS)}))",
+                        name="payee_account"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # the payer
     payee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: top-up
+    # Set: the capture is held in this escrow system account for the payee (who is paid out
+    # later by the service owning the escrow) instead of reaching the payee's wallet.
+    payee_account: Mapped[str | None] = mapped_column(String(32))
     amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(32), default="requires_payment_method")

@@ -62,6 +62,7 @@ class IntentOut(BaseModel):
     id: int
     user_id: int
     payee_user_id: int | None
+    payee_account: str | None = None
     amount: int
     currency: str
     status: str

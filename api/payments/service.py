@@ -4,6 +4,13 @@ account (wallet.service.post); fees go to the fee account.
 
 Intent states: requires_payment_method -> processing -> requires_capture (manual capture) ->
 succeeded, or processing -> failed, or -> canceled before capture.
+
+An intent with a `payee_account` (an escrow system account, models.ESCROW_ACCOUNTS) captures
+into that account instead of the payee's wallet: GoSeller orders are paid this way, and the
+money waits in escrow until the seller's payout or the order's refund. Such an intent carries
+no payment fee (the money stays inside the platform; the escrow's owner charges its own fee
+when it releases the money), is refunded only by that owner, never through the API, and
+sends no payment receipt or refund notice (the owner writes its own, e.g. the order receipt).
 """
 
 from __future__ import annotations
@@ -12,14 +19,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.auth.models import User
 from api.core.errors import AppError, Conflict, NotFound, Unprocessable
 from api.payments import receipts
-from api.payments.models import PaymentIntent, PaymentMethod, Refund, WebhookEvent
+from api.payments.models import ESCROW_ACCOUNTS, PaymentIntent, PaymentMethod, Refund, WebhookEvent
 from api.payments.provider import ProviderTimeout, get_provider
 from api.payments.settings import get_payments_settings
 from api.wallet import service as ledger
@@ -58,14 +65,20 @@ def add_bank_account(session: Session, user_id: int, account_number: str, routin
     return method
 
 
-def add_wallet_method(session: Session, user_id: int) -> PaymentMethod:
-    existing = session.scalars(select(PaymentMethod).where(
+def wallet_method(session: Session, user_id: int) -> PaymentMethod:
+    """The user's wallet-balance method, made on first use (not committed). The partial unique
+    index keeps it one per user even when two first payments race."""
+    session.execute(insert(PaymentMethod).values(user_id=user_id, kind="wallet")
+                    .on_conflict_do_nothing(index_elements=["user_id"],
+                                            # literal, like the index (see goseller.orders)
+                                            index_where=text("kind = 'wallet' AND is_active")))
+    return session.scalars(select(PaymentMethod).where(
         PaymentMethod.user_id == user_id, PaymentMethod.kind == "wallet",
-        PaymentMethod.is_active)).first()
-    if existing:
-        return existing
-    method = PaymentMethod(user_id=user_id, kind="wallet")
-    session.add(method)
+        PaymentMethod.is_active)).one()
+
+
+def add_wallet_method(session: Session, user_id: int) -> PaymentMethod:
+    method = wallet_method(session, user_id)
     session.commit()
     return method
 
@@ -85,6 +98,7 @@ def _own_method(session: Session, user_id: int, method_id: int) -> PaymentMethod
 # ---- intents --------------------------------------------------------------------------------
 
 def fee_for(amount: int) -> int:
+    """The payment fee on a capture of `amount` (escrow captures pay none: see the module doc)."""
     cfg = get_payments_settings()
     return min(amount, (amount * cfg.fee_bps + 5_000) // 10_000 + cfg.fee_fixed)
 
@@ -96,6 +110,14 @@ def _set_status(intent: PaymentIntent, status: str) -> None:
 
 def _recipient_id(intent: PaymentIntent) -> int:
     return intent.payee_user_id or intent.user_id
+
+
+def _recipient_account(session: Session, intent: PaymentIntent):
+    """Where the captured money goes: the escrow account if the intent names one, else the
+    payee's wallet (the payer's own wallet for a top-up)."""
+    if intent.payee_account:
+        return ledger.system_account(session, intent.payee_account, intent.currency)
+    return ledger.wallet_of(session, _recipient_id(intent), intent.currency)
 
 
 def load_intent(session: Session, intent_id: int, *, viewer_id: int, roles: frozenset[str],
@@ -112,8 +134,11 @@ def load_intent(session: Session, intent_id: int, *, viewer_id: int, roles: froz
 
 def create_intent(session: Session, *, user_id: int, amount: int, currency: str,
                   payee_user_id: int | None = None, payment_method_id: int | None = None,
-                  capture_method: str = "automatic", description: str = "") -> PaymentIntent:
-    """A new intent (not committed); confirm it with a payment method to charge."""
+                  capture_method: str = "automatic", description: str = "",
+                  payee_account: str | None = None) -> PaymentIntent:
+    """A new intent (not committed); confirm it with a payment method to charge. With
+    `payee_account` (service callers only, never the API) the capture is held in that escrow
+    account for `payee_user_id`."""
     check_amount(amount)
     check_currency(currency)
     if capture_method not in ("automatic", "manual"):
@@ -124,14 +149,19 @@ def create_intent(session: Session, *, user_id: int, amount: int, currency: str,
                                 code="payment_to_self")
         if session.get(User, payee_user_id) is None:
             raise NotFound("payee not found", code="payee_not_found")
-    ledger.wallet_of(session, payee_user_id or user_id, currency,
-                     role="your" if payee_user_id is None else "the payee's")
+    if payee_account is not None:
+        if payee_account not in ESCROW_ACCOUNTS or payee_user_id is None:
+            raise ValueError(f"escrow account {payee_account!r} needs a payee and one of "
+                             f"{ESCROW_ACCOUNTS}")
+    else:  # the payee's wallet receives the capture, so it must exist now
+        ledger.wallet_of(session, payee_user_id or user_id, currency,
+                         role="your" if payee_user_id is None else "the payee's")
     if payment_method_id is not None:
         _own_method(session, user_id, payment_method_id)
     intent = PaymentIntent(user_id=user_id, payee_user_id=payee_user_id, amount=amount,
                            currency=currency, capture_method=capture_method,
                            payment_method_id=payment_method_id, description=description,
-                           status="requires_payment_method")
+                           payee_account=payee_account, status="requires_payment_method")
     session.add(intent)
     session.flush()
     intent.provider_ref = f"pi_sim_{intent.id}"
@@ -187,8 +217,8 @@ def _authorized(session: Session, intent: PaymentIntent) -> None:
 
 def _capture(session: Session, intent: PaymentIntent, amount: int) -> None:
     method = session.get(PaymentMethod, intent.payment_method_id)
-    recipient = ledger.wallet_of(session, _recipient_id(intent), intent.currency)
-    fee = fee_for(amount)
+    recipient = _recipient_account(session, intent)
+    fee = 0 if intent.payee_account else fee_for(amount)
     fees = ledger.system_account(session, "fees", intent.currency)
     if method.kind == "wallet":
         hold = ledger.system_account(session, "wallet_clearing", intent.currency)
@@ -209,7 +239,8 @@ def _capture(session: Session, intent: PaymentIntent, amount: int) -> None:
     intent.amount_captured = amount
     intent.fee_amount = fee
     _set_status(intent, "succeeded")
-    receipts.send_receipt(session, intent)
+    if not intent.payee_account:  # the escrow's owner sends its own (order) receipt
+        receipts.send_receipt(session, intent)
 
 
 def capture(session: Session, intent: PaymentIntent, amount: int | None = None) -> PaymentIntent:
@@ -242,8 +273,15 @@ def cancel(session: Session, intent: PaymentIntent) -> PaymentIntent:
     return intent
 
 
-def refund(session: Session, intent: PaymentIntent, amount: int | None, reason: str = "") -> Refund:
-    """Partial or full; the total refunded never exceeds what was captured. Not committed."""
+def refund(session: Session, intent: PaymentIntent, amount: int | None, reason: str = "", *,
+           escrow_owner: bool = False) -> Refund:
+    """Partial or full; the total refunded never exceeds what was captured. Not committed.
+    An escrow intent is refunded only by its owner (escrow_owner=True, e.g. GoSeller on an
+    order's cancel or return): a refund through the API would unbalance the order's books."""
+    if intent.payee_account and not escrow_owner:
+        raise Conflict("this payment is held in escrow for an order; cancel or return the "
+                       "order to refund it", code="refund_through_order",
+                       details={"payee_account": intent.payee_account})
     if intent.status != "succeeded":
         raise Conflict(f"intent is {intent.status}; only a succeeded payment can be refunded",
                        code="invalid_state")
@@ -254,7 +292,7 @@ def refund(session: Session, intent: PaymentIntent, amount: int | None, reason: 
                             f"(captured {intent.amount_captured}, refunded {intent.amount_refunded})",
                             code="refund_exceeds_captured")
     method = session.get(PaymentMethod, intent.payment_method_id)
-    recipient = ledger.wallet_of(session, _recipient_id(intent), intent.currency)
+    recipient = _recipient_account(session, intent)
     if method.kind == "wallet":
         hold = ledger.system_account(session, "wallet_clearing", intent.currency)
         payer = ledger.wallet_of(session, intent.user_id, intent.currency)
@@ -267,7 +305,8 @@ def refund(session: Session, intent: PaymentIntent, amount: int | None, reason: 
     if method.kind != "wallet":
         get_provider(intent.provider).refund(intent.provider_ref, amount)
     intent.amount_refunded += amount
-    receipts.send_refund_notice(session, intent, amount)
+    if not intent.payee_account:
+        receipts.send_refund_notice(session, intent, amount)
     row = Refund(intent_id=intent.id, amount=amount, ledger_transaction_id=tx, reason=reason)
     session.add(row)
     session.flush()

@@ -63,7 +63,8 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("exports")
     def bench_exports(
         rows: str = typer.Option("100000,1000000", help="row counts, comma-separated"),
-        formats: str = typer.Option("csv,xlsx,parquet", help="formats, comma-separated"),
+        formats: str = typer.Option("csv,xlsx,parquet", help="formats, comma-separated "
+                                    "(xlsxwriter: the previous XLSX writer, for reference)"),
     ) -> None:
         """Export time and peak memory per format as the row count grows."""
         from api.reports.bench import run_bench

@@ -1,9 +1,13 @@
 """Report files: CSV, XLSX, Parquet streamed from DuckDB record batches (memory stays flat
 whatever the row count), and a PDF with the report's chart.
 
-CSV is produced batch by batch straight into the response. XLSX (xlsxwriter constant_memory)
-and Parquet need a whole file, so they are written batch by batch to a temporary file that is
-then streamed and removed. The PDF holds the chart (plotly rendered by kaleido through
+CSV is produced batch by batch straight into the response. XLSX (api.reports.xlsx, a
+vectorised streaming writer) and Parquet need a whole file, so they are written batch by batch
+to a temporary file that is then streamed and removed.
+
+CSV and XLSX are opened by spreadsheets, so text that a spreadsheet could take for a formula
+(starting with =, +, -, @, tab or carriage return) is neutralised with a leading single quote,
+as OWASP's CSV injection guidance says; numbers, dates and booleans are left as they are. The PDF holds the chart (plotly rendered by kaleido through
 Debian's chromium) and the first rows; without chromium it is a table-only PDF that says so.
 """
 
@@ -61,59 +65,73 @@ def csv_chunks(cursor, counted: list[int] | None = None) -> Iterator[bytes]:
             first = False
             yield sink.getvalue()
         if first:  # no rows: still a header
-            names = cursor.columns
+            names = [safe_name(n).replace('"', '""') for n in cursor.columns]
             yield (",".join(f'"{n}"' for n in names) + "\n").encode()
     finally:
         cursor.close()
 
 
+FORMULA_START = "=+-@\t\r"  # OWASP: a spreadsheet may evaluate text starting with these
+
+
+def safe_name(text: str) -> str:
+    return "'" + text if text[:1] and text[0] in FORMULA_START else text
+
+
+def neutralise(col: pa.Array) -> pa.Array:
+    """Text starting like a formula gets a leading single quote (OWASP CSV injection)."""
+    import pyarrow.compute as pc
+
+    risky = pc.fill_null(pc.match_substring_regex(col, "^[=+\\-@\t\r]"), False)
+    if not pc.any(risky).as_py():
+        return col
+    return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+
+
 def _plain(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Lists (e.g. roles) become text: CSV and Excel cells hold scalars."""
+    """What CSV and Excel cells hold: lists (e.g. roles) become text, and text that starts
+    like a formula is neutralised (column names too); other types are left as they are."""
+    import pyarrow.compute as pc
+
     cols, names = [], []
     for name, col in zip(batch.schema.names, batch.columns):
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            import pyarrow.compute as pc
-
             col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ", ")
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = neutralise(col)
         cols.append(col)
-        names.append(name)
+        names.append(safe_name(name))
     return pa.RecordBatch.from_arrays(cols, names=names)
 
 
 def write_xlsx(cursor, path: Path, title: str) -> int:
-    import xlsxwriter
+    """Cells hold data, never formulas or links (a display name like "=HYPERLINK(...)" is
+    neutralised text); one batch in memory at a time."""
+    from api.reports.xlsx import XlsxStream
 
     rows_written = 0
-    # Cells hold data, never formulas or links: a display name like "=HYPERLINK(...)" stays
-    # text (spreadsheet formula injection), and skipping the URL check per string is faster.
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True,
-                                         "default_date_format": "yyyy-mm-dd hh:mm:ss",
-                                         "strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
+    book = XlsxStream(path, title, [safe_name(n) for n in cursor.columns])
     try:
-        ws = wb.add_worksheet(title[:31] or "report")
-        bold = wb.add_format({"bold": True})
-        names = cursor.columns
-        ws.write_row(0, 0, names, bold)
         truncated = False
         for batch in _batches(cursor):
-            batch = _plain(batch)
-            columns = [c.to_pylist() for c in batch.columns]
-            for values in zip(*columns):
-                if rows_written >= XLSX_MAX_ROWS:
-                    truncated = True
-                    break
-                rows_written += 1
-                ws.write_row(rows_written, 0, values)
+            room = XLSX_MAX_ROWS - rows_written
+            if batch.num_rows > room:
+                batch, truncated = batch.slice(0, room), True
+            book.write_batch(_plain(batch))
+            rows_written += batch.num_rows
             if truncated:
                 break
-        if truncated:
-            notes = wb.add_worksheet("notes")
-            notes.write(0, 0, f"truncated at {XLSX_MAX_ROWS:,} rows (Excel's sheet limit); "
-                              "download CSV or Parquet for every row")
+        note = (f"truncated at {XLSX_MAX_ROWS:,} rows (Excel's sheet limit); "
+                "download CSV or Parquet for every row")
+        notes = [("notes", note)] if truncated else []
+        book.close(notes)
+    except BaseException:
+        book.abort()
+        raise
     finally:
         cursor.close()
-        wb.close()
     return rows_written
 
 

@@ -309,8 +309,9 @@ def test_registration_with_a_referral_code_is_attributed_as_a_signup(client, db,
     email = f"referred-{affiliate.code.lower()}@example.com"
     r = client.post("/api/v1/auth/register", json={
         "email": email, "password": "a long enough passphrase", "referral_code": affiliate.code})
-    assert r.status_code == 201, r.text
-    referral = db.scalar(select(Referral).where(Referral.referred_user_id == r.json()["id"]))
+    assert r.status_code == 202, r.text
+    new_user = db.scalar(select(User.id).where(User.email == email))
+    referral = db.scalar(select(Referral).where(Referral.referred_user_id == new_user))
     assert referral.affiliate_id == affiliate.id and referral.kind == "signup"
 
     # An unknown code refuses the registration and keeps nothing.

@@ -71,6 +71,32 @@ def test_same_email_registered_twice_at_once_is_one_user_and_one_409(database_ur
     assert result["error"].code == "email_taken"
 
 
+def test_a_registration_racing_for_the_same_email_answers_as_new(database_url):
+    """The loser of the unique index is answered like a new registration (None from the
+    service, 202 from the API) and mails the winner's account instead of a 409."""
+    from sqlalchemy import func, select
+
+    from api.auth.models import User
+    from api.auth.service import create_user, register
+    from api.db import new_session
+    from api.notifications.models import OutboxMessage
+
+    email = f"race-{uuid.uuid4().hex[:8]}@example.com"
+    with new_session() as first, new_session() as second:
+        create_user(first, email, "a perfectly fine passphrase")
+        t, result = _in_thread(lambda: register(second, email, "another fine passphrase"))
+        time.sleep(0.3)
+        assert t.is_alive()  # blocked on the unique index entry
+        first.commit()
+        t.join(10)
+    assert result == {"value": None}
+    with new_session() as s:
+        assert s.scalar(select(func.count()).select_from(User).where(User.email == email)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient == email,
+            OutboxMessage.category == "auth.registration_attempt")) == 1
+
+
 @pytest.mark.parametrize("purpose", ["verify_email", "password_reset"])
 def test_one_email_token_consumed_twice_at_once_passes_once(make_user, database_url, purpose):
     from datetime import timedelta

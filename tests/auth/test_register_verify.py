@@ -21,14 +21,16 @@ def test_register_writes_token_to_outbox_then_verify_enables_login(client, db):
     email = _email()
     r = client.post("/api/v1/auth/register",
                     json={"email": email, "password": PASSWORD, "display_name": "Ana"})
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["email"] == email.lower()
-    assert body["roles"] == ["customer"] and body["email_verified"] is False
+    assert r.status_code == 202, r.text
     assert "token" not in r.text  # the token only travels by email
     msg = outbox(db, email, "auth.verify_email")
     token = msg.payload["token"]
-    assert token in msg.body and msg.user_id == body["id"] and msg.status == "pending"
+    assert token in msg.body and msg.status == "pending"
+    from api.auth.models import User
+    user = db.get(User, msg.user_id)
+    assert user.email == email.lower() and user.display_name == "Ana"
+    assert user.roles == ["customer"] and user.email_verified_at is None
+    body = {"id": user.id}
     # Only a hash is stored.
     assert db.scalar(select(func.count()).select_from(EmailToken)
                      .where(EmailToken.token_hash == token)) == 0
@@ -54,7 +56,7 @@ def test_verify_refuses_unknown_and_expired_tokens(client, db):
 
     email = _email()
     assert client.post("/api/v1/auth/register",
-                       json={"email": email, "password": PASSWORD}).status_code == 201
+                       json={"email": email, "password": PASSWORD}).status_code == 202
     token = outbox(db, email, "auth.verify_email").payload["token"]
     db.execute(update(EmailToken).where(EmailToken.purpose == "verify_email")
                .where(EmailToken.user_id == outbox(db, email, "auth.verify_email").user_id)
@@ -79,18 +81,49 @@ def test_resend_replaces_the_old_link_and_answers_the_same_for_unknown_email(cli
     assert client.post("/api/v1/auth/verify-email", json={"token": second}).status_code == 200
 
 
-def test_register_refuses_duplicate_weak_and_bad_input_without_writing(client, db):
+def test_register_for_an_existing_email_answers_as_new_and_mails_the_owner(client, db):
+    """No account enumeration: the same status and body as a new registration; the account
+    is unchanged and its owner gets a "someone tried to register" mail through the outbox."""
+    from api.auth.models import User
+
+    email = _email()
+    new = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    owner = outbox(db, email, "auth.verify_email").user_id
+    db.expire_all()
+    password_hash = db.get(User, owner).password_hash
+    again = client.post("/api/v1/auth/register",
+                        json={"email": email.upper(), "password": "another fine passphrase",
+                              "display_name": "Mallory"})
+    assert (again.status_code, again.json()) == (new.status_code, new.json()) == (
+        202, new.json())
+    assert db.scalar(select(func.count()).select_from(User)
+                     .where(User.email == email.lower())) == 1
+    db.expire_all()
+    user = db.get(User, owner)
+    assert user.password_hash == password_hash and user.display_name == ""
+    mail = outbox(db, email, "auth.registration_attempt")
+    assert mail.user_id == owner and "already has one" in mail.body
+    assert "token" not in (mail.payload or {})
+    assert security_events(db, "registration_existing_email", user_id=owner)
+    # A weak password is refused the same way for an existing email and a new one.
+    r = client.post("/api/v1/auth/register", json={"email": email, "password": "short"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
+    # So is an unknown referral code.
+    r = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD,
+                                                   "referral_code": "NOSUCHCODE"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_referral_code"
+
+
+def test_register_refuses_weak_and_bad_input_without_writing(client, db):
     from api.auth.models import User
     from api.notifications.models import OutboxMessage
 
     email = _email()
     assert client.post("/api/v1/auth/register",
-                       json={"email": email, "password": PASSWORD}).status_code == 201
+                       json={"email": email, "password": PASSWORD}).status_code == 202
     users_before = db.scalar(select(func.count()).select_from(User))
     outbox_before = db.scalar(select(func.count()).select_from(OutboxMessage))
 
-    r = client.post("/api/v1/auth/register", json={"email": email.upper(), "password": PASSWORD})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "email_taken"
     for bad, code in [("short", "weak_password"), ("password123", "weak_password"),
                       ("x" * 129, "weak_password")]:
         r = client.post("/api/v1/auth/register", json={"email": _email(), "password": bad})

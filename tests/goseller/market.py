@@ -122,6 +122,16 @@ def set_fee_balance(amount: int, currency: str = "EUR") -> None:
         s.commit()
 
 
+def shift_system_balance(name: str, delta: int, currency: str = "EUR") -> None:
+    """Test setup: move `delta` into (or out of, when negative) a system account from the
+    adjustments account, through the ledger."""
+    with new_session() as s:
+        account = ledger.system_account(s, name, currency)
+        adjust = ledger.system_account(s, "adjustments", currency)
+        ledger.post(s, "adjustment", [Posting(account.id, delta), Posting(adjust.id, -delta)])
+        s.commit()
+
+
 def skip_undelivered_order_messages() -> None:
     """Test hygiene: the order messages these tests write go to example.com users and are
     never delivered; mark them skipped so they do not fill the notification sweep's batch

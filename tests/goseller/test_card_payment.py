@@ -1,5 +1,5 @@
 """Paying an order with a card: a top-up payment intent (payments service, simulated provider)
-covers what the buyer's wallet lacks, then the order is charged from the wallet."""
+covers what the buyer's wallet lacks, then the order's own wallet-balance intent pays it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def wallet_balance(db, user_id: int) -> int:
 
 def intents_of(db, user_id: int) -> list[PaymentIntent]:
     db.expire_all()
-    return list(db.scalars(select(PaymentIntent).where(PaymentIntent.user_id == user_id)))
+    return list(db.scalars(select(PaymentIntent).where(PaymentIntent.user_id == user_id)
+                           .order_by(PaymentIntent.id)))
 
 
 def test_card_top_up_then_wallet_charge(client, market, db):
@@ -45,7 +46,11 @@ def test_card_top_up_then_wallet_charge(client, market, db):
                     json={"payment_method_id": card(buyer.id, "4242424242424242")})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "paid"
-    (intent,) = intents_of(db, buyer.id)
+    top_up, order_intent = intents_of(db, buyer.id)
+    assert order_intent.id == db.get(Order, order_id).payment_intent_id
+    assert (order_intent.status, order_intent.payee_account, order_intent.amount) == (
+        "succeeded", "payouts", 5000)
+    intent = top_up
     assert intent.status == "succeeded" and intent.payee_user_id is None
     # The intent covered exactly the 4000 shortfall after its fee.
     assert intent.amount - intent.fee_amount >= 4000

@@ -1,6 +1,6 @@
-"""Money through the wallet ledger: every order path moves balances exactly, the ledger's
-per-currency total never changes (no money appears or vanishes), and each ledger transaction
-is the one the order, refund or payout row names."""
+"""Money through the payment intent and the wallet ledger: every order path moves balances
+exactly, the ledger's per-currency total never changes (no money appears or vanishes), and
+each ledger transaction is the one the order, intent, refund or payout row names."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from api.core.errors import Conflict
 from api.db import new_session
 from api.goseller import orders
 from api.goseller.models import Order, Payout
+from api.goseller.money import ref
+from api.payments.models import PaymentIntent
 from api.wallet import service as ledger
 from api.wallet.models import LedgerEntry
 
@@ -72,14 +74,25 @@ def test_payment_payout_and_refund_move_balances_exactly(client, market, db):
 
     db.expire_all()
     order = db.get(Order, kept)
-    assert entries_of(db, order.payment_ref) == {accounts["buyer"].id: -3998,
-                                                  accounts["holding"].id: 3998}
+    intent = db.get(PaymentIntent, order.payment_intent_id)
+    with new_session() as s:
+        clearing = ledger.system_account(s, "wallet_clearing", "EUR").id
+        s.commit()
+    # Paid through the intent: buyer -> wallet_clearing (authorization) -> escrow (capture).
+    assert entries_of(db, ref(intent.authorization_tx_id)) == {accounts["buyer"].id: -3998,
+                                                               clearing: 3998}
+    assert order.payment_ref == ref(intent.capture_tx_id)
+    assert entries_of(db, order.payment_ref) == {clearing: -3998, accounts["holding"].id: 3998}
     payout = db.scalar(select(Payout).where(Payout.order_id == kept))
     assert entries_of(db, payout.ledger_ref) == {accounts["holding"].id: -3998,
                                                   accounts["seller"].id: 3599,
                                                   accounts["fees"].id: 399}
-    assert entries_of(db, db.get(Order, refunded).refund_ref) == {
-        accounts["holding"].id: -1999, accounts["buyer"].id: 1999}
+    refund_entries = db.scalars(select(LedgerEntry).where(
+        LedgerEntry.transaction_id == int(db.get(Order, refunded).refund_ref.split(":")[1])))
+    moved: dict[int, int] = {}
+    for e in refund_entries:  # the intent's refund passes through wallet_clearing (net 0)
+        moved[e.account_id] = moved.get(e.account_id, 0) + e.amount
+    assert moved == {accounts["holding"].id: -1999, clearing: 0, accounts["buyer"].id: 1999}
     with new_session() as s:
         assert ledger.total_by_currency(s).get("EUR") == total_before
 

@@ -221,3 +221,22 @@ def test_concurrent_refunds_never_exceed_captured(app, funded, auth_headers, ide
                                "payment_refunds WHERE intent_id = :i) FROM payment_intents "
                                "WHERE id = :i"), {"i": iid}).one()
     assert tuple(refunded) == (9_000, 9_000)
+
+
+def test_escrow_is_for_services_only_and_the_wallet_method_is_one_per_user(client, funded,
+                                                                           auth_headers, idem,
+                                                                           db):
+    """payee_account is not part of the API: a client cannot capture into the marketplace
+    escrow (or any system account). Adding the wallet method twice gives the same one."""
+    payer, _ = funded(3_000)
+    seller, _ = funded(0, roles=["seller"])
+    hp = auth_headers(payer)
+    first = client.post(f"{P}/methods/wallet", headers=hp).json()["id"]
+    assert client.post(f"{P}/methods/wallet", headers=hp).json()["id"] == first
+    before = ledger_snapshot(db)
+    r = _pay(client, hp, idem, amount=1_000, currency="USD", payee_user_id=seller.id,
+             payment_method_id=first, confirm=True, payee_account="payouts")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert ledger_snapshot(db) == before
+    assert db.execute(text("SELECT count(*) FROM payment_intents WHERE user_id = :u"),
+                      {"u": payer.id}).scalar() == 0

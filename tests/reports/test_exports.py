@@ -112,3 +112,99 @@ def test_xlsx_cells_are_never_formulas(tmp_path):
     write_xlsx(q, tmp_path / "x.xlsx", SimpleNamespace(name="t").name)
     sheet = zipfile.ZipFile(tmp_path / "x.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "hyperlink" not in sheet.lower().replace("=hyperlink", "")
+
+
+RISKY_QUERY = """SELECT * FROM (VALUES
+    (1, '=1+1', -5, -2.5::DOUBLE, TRUE, DATE '2026-01-02', 'a=b'),
+    (2, '+cmd|'' /C calc''!A0', 7, 0.5, FALSE, DATE '2026-01-03', '-minus'),
+    (3, '@SUM(A1:A2)', 0, -0.25, NULL, NULL, chr(9) || 'tab'),
+    (4, chr(13) || 'cr', NULL, NULL, TRUE, DATE '2026-01-04', 'safe text'),
+    (5, NULL, 12, 1.0, FALSE, DATE '2026-01-05', ' =space first')
+) t(n, "=evil", amount, ratio, flag, day, note)"""
+NEUTRALISED = {
+    1: ("'=1+1", "a=b"), 2: ("'+cmd|' /C calc'!A0", "'-minus"), 3: ("'@SUM(A1:A2)", "'\ttab"),
+    4: ("'\rcr", "safe text"), 5: (None, " =space first"),
+}
+
+
+def _risky():
+    import duckdb
+
+    from dashboards.warehouse import Pending
+
+    cur = duckdb.connect().cursor()
+    return Pending(cur, cur.sql(RISKY_QUERY))
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers():
+    from api.reports.exports import csv_chunks
+
+    text = b"".join(csv_chunks(_risky())).decode()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["n", "'=evil", "amount", "ratio", "flag", "day", "note"]
+    for row in rows[1:]:
+        name, note = NEUTRALISED[int(row[0])]
+        assert (row[1], row[6]) == (name or "", note)
+    # Numbers stay numbers (a negative amount is not text and is never quoted).
+    assert [r[2] for r in rows[1:]] == ["-5", "7", "0", "", "12"]
+    assert [r[3] for r in rows[1:]] == ["-2.5", "0.5", "-0.25", "", "1"]
+
+
+def _sheet_cells(path) -> list[list[tuple[str | None, str | None]]]:
+    """(cell type, text or value) per cell of the first sheet, parsed as XML."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():  # every part is well-formed XML
+            ET.fromstring(z.read(name))
+        root = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    rows = []
+    for row in root.iterfind(".//m:row", ns):
+        cells = []
+        for c in row.iterfind("m:c", ns):
+            t = c.find("m:is/m:t", ns)
+            v = c.find("m:v", ns)
+            cells.append((c.get("t"), t.text if t is not None else (v.text if v is not None
+                                                                   else None)))
+        rows.append(cells)
+    return rows
+
+
+def test_xlsx_neutralises_formulas_and_keeps_numbers(tmp_path):
+    from api.reports.exports import write_xlsx
+
+    write_xlsx(_risky(), tmp_path / "r.xlsx", "risky")
+    rows = _sheet_cells(tmp_path / "r.xlsx")
+    assert [v for _, v in rows[0]] == ["n", "'=evil", "amount", "ratio", "flag", "day", "note"]
+    for row in rows[1:]:
+        name, note = NEUTRALISED[int(row[0][1])]
+        assert row[1] == (("inlineStr", name) if name else (None, None))
+        assert row[6] == ("inlineStr", note)
+    # Numbers are numeric cells (no type attribute), booleans booleans, dates serial numbers.
+    assert [c[2] for c in rows[1:]] == [(None, "-5"), (None, "7"), (None, "0"), (None, None),
+                                        (None, "12")]
+    assert [c[3][1] for c in rows[1:]] == ["-2.5", "0.5", "-0.25", None, "1"]
+    assert [c[4] for c in rows[1:3]] == [("b", "1"), ("b", "0")]
+    assert rows[1][5] == (None, "46024")  # 2026-01-02 as an Excel serial day
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_xlsx_truncates_at_the_sheet_limit_with_a_note(tmp_path, monkeypatch):
+    import duckdb
+
+    from api.reports import exports
+    from dashboards.warehouse import Pending
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 250)
+    monkeypatch.setattr(exports, "BATCH_ROWS", 100)
+    cur = duckdb.connect().cursor()
+    q = Pending(cur, cur.sql("SELECT i AS n, 'row ' || i AS label FROM range(1000) t(i)"))
+    assert exports.write_xlsx(q, tmp_path / "t.xlsx", "big: [sheet]/name") == 250
+    rows = _sheet_cells(tmp_path / "t.xlsx")
+    assert len(rows) == 251 and rows[-1] == [(None, "249"), ("inlineStr", "row 249")]
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        assert 'name="big   sheet  name"' in workbook and 'name="notes"' in workbook
+        assert "truncated at 250 rows" in z.read("xl/worksheets/sheet2.xml").decode()
