@@ -303,7 +303,20 @@ def review_case(session: Session, case_id: int, reviewer_id: int, approve: bool,
     if case.status != "open":
         raise Conflict(f"case is already {case.status}", code="case_closed")
     decision = session.get(FraudDecision, case.decision_id)
-    if approve:
+    if case.hold_tx_id is None:
+        # A held wallet transfer reserved nothing: approval posts it now (refused like any
+        # transfer if the funds are gone, the case then stays open); rejection posts nothing.
+        if approve:
+            source = ledger.wallet_of(session, case.user_id, case.currency)
+            target = ledger.wallet_of(session, case.to_user_id, case.currency,
+                                      role="the recipient's")
+            case.settle_tx_id = ledger.post(
+                session, "transfer", [Posting(source.id, -case.amount), Posting(target.id, case.amount)],
+                initiated_by=case.user_id, details={"from_user_id": case.user_id,
+                                                    "to_user_id": case.to_user_id,
+                                                    "fraud_case": case.id})
+        decision.outcome = "posted" if approve else "refused"
+    elif approve:
         target = ledger.wallet_of(session, case.to_user_id, case.currency, role="the recipient's")
         case.settle_tx_id = _from_hold(session, case.user_id, target.id, case.amount,
                                        case.currency, "transfer", {"fraud_case": case.id})

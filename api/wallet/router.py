@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,8 @@ router = APIRouter(prefix="/wallets", tags=["wallet"])
 
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                                     description="unique per money-moving request")]
+DeviceIdHeader = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                              description="client device, for fraud velocity")]
 
 
 def transaction_out(session: Session, tx_id: int, viewer_id: int, see_all: bool) -> TransactionOut:
@@ -60,12 +62,15 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
              summary="Send money to another user (requires Idempotency-Key)")
-def transfer(body: TransferIn, session: SessionDep,
+def transfer(body: TransferIn, request: Request, session: SessionDep,
              principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
-             idempotency_key: IdempotencyKeyHeader = None):
+             idempotency_key: IdempotencyKeyHeader = None, device_id: DeviceIdHeader = None):
+    """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
+    support approves), 403 blocked."""
     return replayable(service.transfer_idempotent(
         session, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
-        currency=body.currency, description=body.description, key=idempotency_key))
+        currency=body.currency, description=body.description, key=idempotency_key,
+        client_ip=request.client.host if request.client else None, device_id=device_id))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from api.auth.models import User
+from api.core.context import request_id_var
 from api.core.errors import AppError, Forbidden, NotFound, Unprocessable
 from api.wallet.currencies import check_amount, check_currency
 from api.wallet.idempotency import StoredResponse, check_key, request_fingerprint, with_retry
@@ -157,39 +158,85 @@ def transfer(session: Session, *, from_user_id: int, to_user_id: int, amount: in
                 details={"from_user_id": from_user_id, "to_user_id": to_user_id})
 
 
+_KEY_REFUSALS = ("idempotency_key_required", "idempotency_key_reused", "idempotency_key_invalid")
+
+
 def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
-                        currency: str, description: str, key: str | None) -> StoredResponse:
+                        currency: str, description: str, key: str | None,
+                        client_ip: str | None = None, device_id: str | None = None) -> StoredResponse:
     """The API's transfer: validated here, then one call to `wallet_transfer` (idempotency key,
-    wallets, posting and stored response in one round trip), committed, retried on
-    serialization failures. A replay returns the first response."""
+    wallets, fraud score and decision, posting or fraud case, stored response in one round
+    trip), committed, retried on serialization failures. A replay returns the first response.
+    Fraud decisions: 201 posted, 202 held for review (nothing posted), 403 blocked."""
     key = check_key(key)
-    check_amount(amount)
-    check_currency(currency)
-    if from_user_id == to_user_id:
-        raise Unprocessable("cannot transfer to yourself", code="transfer_to_self")
-    fingerprint = request_fingerprint("wallet.transfer", {
-        "to_user_id": to_user_id, "amount": amount, "currency": currency,
-        "description": description})
+    try:
+        check_amount(amount)
+        check_currency(currency)
+        if from_user_id == to_user_id:
+            raise Unprocessable("cannot transfer to yourself", code="transfer_to_self")
+        fingerprint = request_fingerprint("wallet.transfer", {
+            "to_user_id": to_user_id, "amount": amount, "currency": currency,
+            "description": description})
+        return with_retry(session, lambda: _transfer_unit(
+            session, from_user_id, to_user_id, amount, currency, description, key, fingerprint,
+            client_ip, device_id))
+    except AppError as exc:
+        if exc.code not in _KEY_REFUSALS:
+            record_failed_attempt(session, user_id=from_user_id, to_user_id=to_user_id,
+                                  amount=amount, currency=currency, client_ip=client_ip,
+                                  device_id=device_id)
+        raise
 
-    def unit() -> StoredResponse:
-        # wallet_transfer is one statement doing every write atomically, so on a fresh session
-        # it runs in autocommit: its own implicit transaction, no BEGIN/COMMIT round trips.
-        # A caller's open transaction is joined instead (and committed below, as before).
-        options = None if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
-        try:
-            # Driver-level call: this is the hot path, ORM statement handling adds nothing here.
-            result = session.connection(execution_options=options).exec_driver_sql(
-                "SELECT wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
-                " %(amount)s, %(currency)s, %(description)s)",
-                {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
-                 "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
-                 "description": description}).scalar_one()
-        except DBAPIError as exc:
-            raise _refusal(exc) from None
-        session.commit()
-        return StoredResponse(result["status"], result["body"], result["replayed"])
 
-    return with_retry(session, unit)
+def _transfer_unit(session: Session, from_user_id: int, to_user_id: int, amount: int,
+                   currency: str, description: str, key: str, fingerprint: str,
+                   client_ip: str | None, device_id: str | None) -> StoredResponse:
+    from api.trusty.fraud import rules_json
+
+    # wallet_transfer is one statement doing every write atomically, so on a fresh session
+    # it runs in autocommit: its own implicit transaction, no BEGIN/COMMIT round trips.
+    # A caller's open transaction is joined instead (and committed below, as before).
+    options = None if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+    try:
+        # Driver-level call: this is the hot path, ORM statement handling adds nothing here.
+        result = session.connection(execution_options=options).exec_driver_sql(
+            TRANSFER_SQL,
+            {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
+             "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
+             "description": description, "ip": client_ip, "device": device_id,
+             "rules": rules_json()}).scalar_one()
+    except DBAPIError as exc:
+        raise _refusal(exc) from None
+    session.commit()
+    return stored_transfer_response(result)
+
+
+TRANSFER_SQL = ("SELECT wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
+                " %(amount)s, %(currency)s, %(description)s, %(ip)s, %(device)s,"
+                " %(rules)s::jsonb)")
+
+
+def stored_transfer_response(result: dict[str, Any]) -> StoredResponse:
+    body = result["body"]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        # Stored without one: the error body carries the request id of whoever reads it.
+        body["error"]["request_id"] = request_id_var.get()
+    return StoredResponse(result["status"], body, result["replayed"])
+
+
+def record_failed_attempt(session: Session, *, user_id: int, to_user_id: int | None, amount: int,
+                          currency: str, client_ip: str | None, device_id: str | None) -> None:
+    """A refused transfer (overdraft, no wallet, ...) counts for the failed-attempts rule."""
+    session.rollback()
+    session.execute(text(
+        "INSERT INTO fraud_decisions (user_id, action, counterparty_id, amount, currency,"
+        " client_ip, device_id, score, decision, reasons, outcome) VALUES (:user_id,"
+        " 'wallet_transfer', :to_user_id, :amount, :currency, :ip, :device, 0, 'allow',"
+        " '[]'::jsonb, 'failed')"),
+        {"user_id": user_id, "to_user_id": to_user_id if isinstance(to_user_id, int) else None,
+         "amount": amount if isinstance(amount, int) else 0, "currency": str(currency)[:3],
+         "ip": client_ip, "device": device_id})
+    session.commit()
 
 
 def reverse(session: Session, transaction_id: int, *, initiated_by: int | None,
