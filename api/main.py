@@ -9,7 +9,7 @@ from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.middleware import GatewayMiddleware
 from api.core.ratelimit import RateLimiter
-from api.core.routes import RoutePaths
+from api.core.routes import RoutePaths, skip_routers_by_prefix
 from api.registry import domains
 from api.settings import Settings, get_settings
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     for domain in domains():
         app.include_router(domain.router, prefix="" if domain.root_mounted else API_PREFIX)
+    skip_routers_by_prefix(app)
     return app
 
 
