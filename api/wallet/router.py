@@ -62,13 +62,14 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
              summary="Send money to another user (requires Idempotency-Key)")
-def transfer(body: TransferIn, request: Request, session: SessionDep,
+def transfer(body: TransferIn, request: Request,
              principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
              idempotency_key: IdempotencyKeyHeader = None, device_id: DeviceIdHeader = None):
     """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
-    support approves), 403 blocked."""
+    support approves), 403 blocked. No request session: the transfer is one autocommit
+    statement on a pooled connection."""
     return replayable(service.transfer_idempotent(
-        session, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
+        None, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
         currency=body.currency, description=body.description, key=idempotency_key,
         client_ip=request.client.host if request.client else None, device_id=device_id))
 

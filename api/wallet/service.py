@@ -4,6 +4,7 @@ The API, the CLI, payments, trusty wallet and the simulator all move money throu
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from api.auth.models import User
 from api.core.context import request_id_var
 from api.core.errors import AppError, Forbidden, NotFound, Unprocessable
+from api.db import get_engine, new_session
 from api.wallet.currencies import check_amount, check_currency
 from api.wallet.idempotency import StoredResponse, check_key, request_fingerprint, with_retry
 from api.wallet.models import LedgerAccount, LedgerEntry, LedgerTransaction
@@ -161,13 +163,15 @@ def transfer(session: Session, *, from_user_id: int, to_user_id: int, amount: in
 _KEY_REFUSALS = ("idempotency_key_required", "idempotency_key_reused", "idempotency_key_invalid")
 
 
-def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
+def transfer_idempotent(session: Session | None, *, from_user_id: int, to_user_id: int, amount: int,
                         currency: str, description: str, key: str | None,
                         client_ip: str | None = None, device_id: str | None = None) -> StoredResponse:
     """The API's transfer: validated here, then one call to `wallet_transfer` (idempotency key,
     wallets, fraud score and decision, posting or fraud case, stored response in one round
     trip), committed, retried on serialization failures. A replay returns the first response.
-    Fraud decisions: 201 posted, 202 held for review (nothing posted), 403 blocked."""
+    Fraud decisions: 201 posted, 202 held for review (nothing posted), 403 blocked.
+    With no session (the API route) it runs on a pooled connection in autocommit: the call is
+    one atomic statement, and an ORM session per request would add nothing but CPU."""
     key = check_key(key)
     try:
         check_amount(amount)
@@ -182,32 +186,37 @@ def transfer_idempotent(session: Session, *, from_user_id: int, to_user_id: int,
             client_ip, device_id))
     except AppError as exc:
         if exc.code not in _KEY_REFUSALS:
-            record_failed_attempt(session, user_id=from_user_id, to_user_id=to_user_id,
-                                  amount=amount, currency=currency, client_ip=client_ip,
-                                  device_id=device_id)
+            with (nullcontext(session) if session is not None else new_session()) as own:
+                record_failed_attempt(own, user_id=from_user_id, to_user_id=to_user_id,
+                                      amount=amount, currency=currency, client_ip=client_ip,
+                                      device_id=device_id)
         raise
 
 
-def _transfer_unit(session: Session, from_user_id: int, to_user_id: int, amount: int,
+def _transfer_unit(session: Session | None, from_user_id: int, to_user_id: int, amount: int,
                    currency: str, description: str, key: str, fingerprint: str,
                    client_ip: str | None, device_id: str | None) -> StoredResponse:
     from api.trusty.fraud import rules_json
 
-    # wallet_transfer is one statement doing every write atomically, so on a fresh session
-    # it runs in autocommit: its own implicit transaction, no BEGIN/COMMIT round trips.
-    # A caller's open transaction is joined instead (and committed below, as before).
-    options = None if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+    params = {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
+              "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
+              "description": description, "ip": client_ip, "device": device_id,
+              "rules": rules_json()}
+    # wallet_transfer is one statement doing every write atomically, so it runs in autocommit:
+    # its own implicit transaction, no BEGIN/COMMIT round trips. A caller's open transaction
+    # is joined instead (and committed below, as before). Driver-level call: this is the hot
+    # path, ORM statement handling adds nothing here.
     try:
-        # Driver-level call: this is the hot path, ORM statement handling adds nothing here.
-        result = session.connection(execution_options=options).exec_driver_sql(
-            TRANSFER_SQL,
-            {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
-             "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
-             "description": description, "ip": client_ip, "device": device_id,
-             "rules": rules_json()}).scalar_one()
+        if session is None:
+            with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                result = conn.exec_driver_sql(TRANSFER_SQL, params).scalar_one()
+        else:
+            options = None if session.in_transaction() else {"isolation_level": "AUTOCOMMIT"}
+            result = session.connection(execution_options=options).exec_driver_sql(
+                TRANSFER_SQL, params).scalar_one()
+            session.commit()
     except DBAPIError as exc:
         raise _refusal(exc) from None
-    session.commit()
     return stored_transfer_response(result)
 
 
