@@ -78,8 +78,6 @@ class FraudDecision(Base):
 
     __tablename__ = "fraud_decisions"
     __table_args__ = (Index("ix_fraud_decisions_user_time", "user_id", "created_at"),
-                      Index("ix_fraud_decisions_ip_time", "client_ip", "created_at"),
-                      Index("ix_fraud_decisions_device_time", "device_id", "created_at"),
                       # Partial indexes the SQL rules (api/trusty/fraud_sql.py) read.
                       Index("ix_fraud_decisions_user_counterparty_posted", "user_id",
                             "counterparty_id", postgresql_where=text("outcome = 'posted'")),
