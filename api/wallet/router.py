@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import Principal, require
+from api.core.asyncdb import pool_for
 from api.deps import SessionDep
 from api.wallet import service
 from api.wallet.idempotency import StoredResponse
@@ -62,16 +64,22 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
              summary="Send money to another user (requires Idempotency-Key)")
-def transfer(body: TransferIn, request: Request,
-             principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
-             idempotency_key: IdempotencyKeyHeader = None, device_id: DeviceIdHeader = None):
+async def transfer(body: TransferIn, request: Request,
+                   principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
+                   idempotency_key: IdempotencyKeyHeader = None,
+                   device_id: DeviceIdHeader = None):
     """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
-    support approves), 403 blocked. No request session: the transfer is one autocommit
-    statement on a pooled connection."""
-    return replayable(service.transfer_idempotent(
-        None, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
-        currency=body.currency, description=body.description, key=idempotency_key,
-        client_ip=request.client.host if request.client else None, device_id=device_id))
+    support approves), 403 blocked. The transfer is one autocommit statement: it runs on the
+    event loop through the app's asyncio pool (the sync path on a pooled connection in the
+    threadpool where the app has no pool on this loop)."""
+    args = {"from_user_id": principal.user_id, "to_user_id": body.to_user_id,
+            "amount": body.amount, "currency": body.currency, "description": body.description,
+            "key": idempotency_key, "client_ip": request.client.host if request.client else None,
+            "device_id": device_id}
+    pool = pool_for(request.app)
+    if pool is None:
+        return replayable(await run_in_threadpool(lambda: service.transfer_idempotent(None, **args)))
+    return replayable(await service.transfer_idempotent_async(pool, **args))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

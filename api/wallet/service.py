@@ -4,23 +4,26 @@ The API, the CLI, payments, trusty wallet and the simulator all move money throu
 from __future__ import annotations
 
 import base64
-from contextlib import nullcontext
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import and_, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from api.auth.models import User
+from api.core.asyncdb import AsyncPool
 from api.core.context import request_id_var
 from api.core.errors import AppError, Forbidden, NotFound, Unprocessable
 from api.db import get_engine, new_session
 from api.wallet.currencies import check_amount, check_currency
-from api.wallet.idempotency import StoredResponse, check_key, request_fingerprint, with_retry
+from api.wallet.idempotency import (RETRY_ATTEMPTS, RETRYABLE_SQLSTATES, StoredResponse, check_key,
+                                   request_fingerprint, with_retry)
 from api.wallet.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 SYSTEM_ACCOUNTS = {
@@ -133,7 +136,12 @@ def post(session: Session, kind: str, postings: Sequence[Posting], *, descriptio
 
 
 def _refusal(exc: DBAPIError) -> BaseException:
-    orig = exc.orig
+    refusal = driver_refusal(exc.orig)
+    return exc if refusal is exc.orig else refusal
+
+
+def driver_refusal(orig: BaseException) -> BaseException:
+    """The client's refusal a psycopg error stands for, or the error itself."""
     state = getattr(orig, "sqlstate", None)
     diag = getattr(orig, "diag", None)
     if state == "23514" and diag is not None and diag.constraint_name == "ck_wallet_accounts_no_overdraft":
@@ -141,7 +149,7 @@ def _refusal(exc: DBAPIError) -> BaseException:
     if state in _SQLSTATE_ERRORS:
         code, status = _SQLSTATE_ERRORS[state]
         return AppError(diag.message_primary if diag else str(orig), code=code, status_code=status)
-    return exc  # serialization failures etc. propagate for the retry loop
+    return orig  # serialization failures etc. propagate for the retry loop
 
 
 def transfer(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
@@ -174,16 +182,9 @@ def transfer_idempotent(session: Session | None, *, from_user_id: int, to_user_i
     one atomic statement, and an ORM session per request would add nothing but CPU."""
     key = check_key(key)
     try:
-        check_amount(amount)
-        check_currency(currency)
-        if from_user_id == to_user_id:
-            raise Unprocessable("cannot transfer to yourself", code="transfer_to_self")
-        fingerprint = request_fingerprint("wallet.transfer", {
-            "to_user_id": to_user_id, "amount": amount, "currency": currency,
-            "description": description})
-        return with_retry(session, lambda: _transfer_unit(
-            session, from_user_id, to_user_id, amount, currency, description, key, fingerprint,
-            client_ip, device_id))
+        params = _transfer_params(from_user_id, to_user_id, amount, currency, description, key,
+                                  client_ip, device_id)
+        return with_retry(session, lambda: _transfer_unit(session, params))
     except AppError as exc:
         if exc.code not in _KEY_REFUSALS:
             with (nullcontext(session) if session is not None else new_session()) as own:
@@ -193,15 +194,61 @@ def transfer_idempotent(session: Session | None, *, from_user_id: int, to_user_i
         raise
 
 
-def _transfer_unit(session: Session | None, from_user_id: int, to_user_id: int, amount: int,
-                   currency: str, description: str, key: str, fingerprint: str,
-                   client_ip: str | None, device_id: str | None) -> StoredResponse:
+async def transfer_idempotent_async(pool: AsyncPool, *, from_user_id: int, to_user_id: int,
+                                    amount: int, currency: str, description: str,
+                                    key: str | None, client_ip: str | None = None,
+                                    device_id: str | None = None) -> StoredResponse:
+    """transfer_idempotent on the event loop: the same statement, refusals, retries and
+    failed-attempt record, through the app's asyncio pool (no threadpool hop, no session)."""
+    key = check_key(key)
+    try:
+        params = _transfer_params(from_user_id, to_user_id, amount, currency, description, key,
+                                  client_ip, device_id)
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(TRANSFER_SQL, params, prepare=True)
+                    result = (await cursor.fetchone())[0]
+                return stored_transfer_response(result)
+            except psycopg.DataError as exc:  # as api.core.errors answers SQLAlchemy's DataError
+                reason = str(exc).splitlines()[0][:200]
+                raise AppError(f"a value was refused by the database: {reason}",
+                               code="invalid_value", status_code=400) from None
+            except psycopg.Error as exc:
+                if exc.sqlstate in RETRYABLE_SQLSTATES and attempt < RETRY_ATTEMPTS:
+                    continue
+                refusal = driver_refusal(exc)
+                if refusal is exc:
+                    raise
+                raise refusal from None
+        raise AssertionError("unreachable")
+    except AppError as exc:
+        if exc.code not in _KEY_REFUSALS:
+            async with pool.connection() as conn:
+                await conn.execute(FAILED_ATTEMPT_SQL, _failed_attempt_params(
+                    from_user_id, to_user_id, amount, currency, client_ip, device_id))
+        raise
+
+
+def _transfer_params(from_user_id: int, to_user_id: int, amount: int, currency: str,
+                     description: str, key: str, client_ip: str | None,
+                     device_id: str | None) -> dict[str, Any]:
     from api.trusty.fraud import rules_json
 
-    params = {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
-              "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
-              "description": description, "ip": client_ip, "device": device_id,
-              "rules": rules_json()}
+    check_amount(amount)
+    check_currency(currency)
+    if from_user_id == to_user_id:
+        raise Unprocessable("cannot transfer to yourself", code="transfer_to_self")
+    fingerprint = request_fingerprint("wallet.transfer", {
+        "to_user_id": to_user_id, "amount": amount, "currency": currency,
+        "description": description})
+    return {"owner": f"user:{from_user_id}", "key": key, "hash": fingerprint,
+            "src": from_user_id, "dst": to_user_id, "amount": amount, "currency": currency,
+            "description": description, "ip": client_ip, "device": device_id,
+            "rules": rules_json()}
+
+
+def _transfer_unit(session: Session | None, params: dict[str, Any]) -> StoredResponse:
     # wallet_transfer is one statement doing every write atomically, so it runs in autocommit:
     # its own implicit transaction, no BEGIN/COMMIT round trips. A caller's open transaction
     # is joined instead (and committed below, as before). Driver-level call: this is the hot
@@ -237,15 +284,23 @@ def record_failed_attempt(session: Session, *, user_id: int, to_user_id: int | N
                           currency: str, client_ip: str | None, device_id: str | None) -> None:
     """A refused transfer (overdraft, no wallet, ...) counts for the failed-attempts rule."""
     session.rollback()
-    session.execute(text(
-        "INSERT INTO fraud_decisions (user_id, action, counterparty_id, amount, currency,"
-        " client_ip, device_id, score, decision, reasons, outcome) VALUES (:user_id,"
-        " 'wallet_transfer', :to_user_id, :amount, :currency, :ip, :device, 0, 'allow',"
-        " '[]'::jsonb, 'failed')"),
-        {"user_id": user_id, "to_user_id": to_user_id if isinstance(to_user_id, int) else None,
-         "amount": amount if isinstance(amount, int) else 0, "currency": str(currency)[:3],
-         "ip": client_ip, "device": device_id})
+    session.connection().exec_driver_sql(FAILED_ATTEMPT_SQL, _failed_attempt_params(
+        user_id, to_user_id, amount, currency, client_ip, device_id))
     session.commit()
+
+
+FAILED_ATTEMPT_SQL = (
+    "INSERT INTO fraud_decisions (user_id, action, counterparty_id, amount, currency, client_ip,"
+    " device_id, score, decision, reasons, outcome) VALUES (%(user_id)s, 'wallet_transfer',"
+    " %(to_user_id)s, %(amount)s, %(currency)s, %(ip)s, %(device)s, 0, 'allow', '[]'::jsonb,"
+    " 'failed')")
+
+
+def _failed_attempt_params(user_id: int, to_user_id: Any, amount: Any, currency: Any,
+                           client_ip: str | None, device_id: str | None) -> dict[str, Any]:
+    return {"user_id": user_id, "to_user_id": to_user_id if isinstance(to_user_id, int) else None,
+            "amount": amount if isinstance(amount, int) else 0, "currency": str(currency)[:3],
+            "ip": client_ip, "device": device_id}
 
 
 def reverse(session: Session, transaction_id: int, *, initiated_by: int | None,
