@@ -13,9 +13,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.models import RefreshToken, User
-from api.auth.tokens import decode_access_token
+from api.auth.tokens import AccessClaims, decode_access_token
+from api.core.asyncdb import pool_for
 from api.core.context import user_id_var
 from api.core.errors import Forbidden, Unauthorized
 from api.core.permissions import AUTHENTICATED, Permission
@@ -63,12 +65,13 @@ class PermissionDependency:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        claims = decode_access_token(get_settings(), credentials.credentials)
+        claims = _claims(credentials)
         # One query: the user and whether the token's login (refresh family) is still live,
         # so logout, revoke-others, password reset and disabling take effect at once.
         row = _load_auth_row(claims.user_id, claims.session_family)
+        return self._checked(request, claims, row)
+
+    def _checked(self, request: Request, claims: AccessClaims, row: tuple | None) -> Principal:
         if row is None or not row[2]:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
         email, roles, _, session_live = row
@@ -83,8 +86,43 @@ class PermissionDependency:
         return Principal(claims.user_id, email, frozenset(roles), claims.session_family)
 
 
+class PooledPermissionDependency(PermissionDependency):
+    """The same checks in the same order, for async routes whose own work runs on the app's
+    asyncio pool (api.core.asyncdb): the auth row comes through that pool too, so the request
+    never enters the threadpool. Without a pool on this loop it loads the row as
+    PermissionDependency does."""
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        claims = _claims(credentials)
+        pool = pool_for(request.app)
+        if pool is None:
+            row = await run_in_threadpool(_load_auth_row, claims.user_id, claims.session_family)
+        else:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(_AUTH_SQL, {"user_id": claims.user_id,
+                                                        "family": claims.session_family},
+                                            prepare=True)
+                row = await cursor.fetchone()
+        return self._checked(request, claims, row)
+
+
+def _claims(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return decode_access_token(get_settings(), credentials.credentials)
+
+
 def require(permission: Permission) -> PermissionDependency:
     return PermissionDependency(permission)
+
+
+def require_pooled(permission: Permission) -> PooledPermissionDependency:
+    """require() for async routes that do their database work on the app's asyncio pool."""
+    return PooledPermissionDependency(permission)
 
 
 # For routes any signed-in user may call (their own profile, sessions, ...).

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth.dependencies import Principal, require
+from api.auth.dependencies import Principal, require, require_pooled
 from api.core.asyncdb import pool_for
 from api.deps import SessionDep
 from api.wallet import service
@@ -65,13 +65,13 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
              summary="Send money to another user (requires Idempotency-Key)")
 async def transfer(body: TransferIn, request: Request,
-                   principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
+                   principal: Annotated[Principal, Depends(require_pooled(WALLET_TRANSFER))],
                    idempotency_key: IdempotencyKeyHeader = None,
                    device_id: DeviceIdHeader = None):
     """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
-    support approves), 403 blocked. The transfer is one autocommit statement: it runs on the
-    event loop through the app's asyncio pool (the sync path on a pooled connection in the
-    threadpool where the app has no pool on this loop)."""
+    support approves), 403 blocked. The auth check and the transfer are one statement each: both
+    run on the event loop through the app's asyncio pool (the sync path on a pooled connection
+    in the threadpool where the app has no pool on this loop)."""
     args = {"from_user_id": principal.user_id, "to_user_id": body.to_user_id,
             "amount": body.amount, "currency": body.currency, "description": body.description,
             "key": idempotency_key, "client_ip": request.client.host if request.client else None,
