@@ -12,8 +12,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.types.json import set_json_loads
 from sqlalchemy.engine import make_url
 from starlette.types import ASGIApp
 
@@ -50,7 +52,9 @@ class AsyncPool:
                 return conn
             except psycopg.Error:
                 await conn.close()
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        set_json_loads(orjson.loads, conn)  # jsonb results (the hot routes answer with them)
+        return conn
 
     async def close(self) -> None:
         self._closed = True

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import orjson
+
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -39,9 +41,11 @@ def transaction_out(session: Session, tx_id: int, viewer_id: int, see_all: bool)
                              currency=e.currency, amount=e.amount) for e, a in rows])
 
 
-def replayable(stored: StoredResponse) -> JSONResponse:
+def replayable(stored: StoredResponse) -> Response:
+    # orjson renders the same compact JSON as JSONResponse, at a fraction of the CPU.
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    return Response(orjson.dumps(stored.body), status_code=stored.status, headers=headers,
+                    media_type="application/json")
 
 
 def _staff(principal: Principal) -> bool:
