@@ -8,9 +8,12 @@ the per-user rate limit, then checks the permission (403). The route-walk test r
 
 from __future__ import annotations
 
+import base64
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -113,7 +116,39 @@ class PooledPermissionDependency(PermissionDependency):
 def _claims(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    return decode_access_token(get_settings(), credentials.credentials)
+    return _verified_claims(get_settings(), credentials.credentials)
+
+
+# Verified tokens, so a client presenting the same access token on every request does not pay
+# the HMAC and claim parsing each time. A hit is served only while the token is plainly inside
+# its own validity (iat and nbf passed, exp not reached); anything else, and every miss, goes
+# through decode_access_token, which answers exactly as before. Keyed by the signing secret
+# too, so a changed secret verifies afresh. Revocation is the database check, not this.
+_VERIFIED: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def _verified_claims(settings, token: str) -> AccessClaims:
+    key = (settings.jwt_secret.get_secret_value(), token)
+    hit = _VERIFIED.get(key)
+    now = time.time()
+    if hit is not None and hit[1] <= now < hit[2]:
+        return hit[0]
+    claims = decode_access_token(settings, token)  # raises on anything invalid
+    payload = _payload(token)  # just verified: its times can be trusted
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        try:
+            _VERIFIED.pop(next(iter(_VERIFIED)), None)  # the oldest entry
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            pass
+    _VERIFIED[key] = (claims, max(float(payload["nbf"]), float(payload["iat"])),
+                      float(payload["exp"]))
+    return claims
+
+
+def _payload(token: str) -> dict:
+    segment = token.split(".")[1]
+    return orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 def require(permission: Permission) -> PermissionDependency:

@@ -59,3 +59,40 @@ def test_transfer_refuses_bad_tokens_disabled_users_and_signed_out_sessions(
     r = _post(client, _bearer(sender.id), payee.id)
     assert r.status_code == 401 and r.json()["error"]["code"] == "account_disabled"
     assert ledger_snapshot(db) == before
+
+
+def test_verified_token_cache_serves_only_inside_the_tokens_validity(monkeypatch, database_url):
+    import pytest
+
+    from api.auth import dependencies
+    from api.auth.tokens import issue_access_token
+    from api.core.errors import Unauthorized
+    from api.settings import get_settings
+
+    settings = get_settings()
+    calls = []
+    real_decode = dependencies.decode_access_token
+
+    def spy(s, token):
+        calls.append(token)
+        return real_decode(s, token)
+
+    monkeypatch.setattr(dependencies, "decode_access_token", spy)
+    token = issue_access_token(settings, 424242, None)
+    first = dependencies._verified_claims(settings, token)
+    assert dependencies._verified_claims(settings, token) == first and len(calls) == 1
+    # Past its exp by the process clock: verified afresh, not served from the cache.
+    exp = dependencies._payload(token)["exp"]
+    monkeypatch.setattr(dependencies.time, "time", lambda: exp + 1)
+    dependencies._verified_claims(settings, token)
+    assert len(calls) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(dependencies, "decode_access_token", spy)
+    # Another signing secret: verified afresh (and refused, the signature no longer matches).
+    other = settings.model_copy(update={"jwt_secret": type(settings.jwt_secret)("x" * 48)})
+    with pytest.raises(Unauthorized):
+        dependencies._verified_claims(other, token)
+    # A token differing in one signature character is never a hit.
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(Unauthorized):
+        dependencies._verified_claims(settings, forged)
