@@ -22,6 +22,7 @@ from api.trusty.models import (Approval, ApprovalRequest, FraudCase, FraudDecisi
                                MultisigPolicy, PolicyApprover)
 from api.wallet import service as ledger
 from api.wallet.currencies import check_amount, check_currency
+from api.wallet.models import LedgerAccount
 from api.wallet.service import Posting
 
 VAULT_KINDS = ("vault_deposit", "vault_withdrawal")
@@ -118,6 +119,10 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
         raise NotFound("recipient not found", code="recipient_not_found")
     source = ledger.wallet_of(session, user_id, currency)
     target = ledger.wallet_of(session, to_user_id, currency, role="the recipient's")
+    # Accounts first, then the decision row (whose trigger locks the velocity counters): the
+    # lock order wallet_transfer takes too, so the two paths cannot deadlock on each other.
+    session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_((source.id, target.id)))
+                    .order_by(LedgerAccount.id).with_for_update())
     assessment = fraud.assess(session, user_id=user_id, counterparty_id=to_user_id, amount=amount,
                               client_ip=client_ip, device_id=device_id)
     decision = fraud.record(session, user_id=user_id, action="transfer",

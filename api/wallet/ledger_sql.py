@@ -108,10 +108,10 @@ END $$;
 """
 
 # The same, fraud-scored at write time (revision 0210_trusty): `fraud_assess` scores the
-# attempt, its decision row is written before anything is posted (outcome already final: a
-# refusal later in the function rolls it back with everything else), then allow posts (201),
-# review opens a fraud case and posts nothing until support approves (202), block posts
-# nothing (403, error body; the request id is filled in by the API). The stored response is
+# attempt and every decision is recorded (a refusal, e.g. overdraft, rolls it back with
+# everything else): allow posts (201), review opens a fraud case and posts nothing until
+# support approves (202), block posts nothing (403, error body; the API fills in the request
+# id). The stored response is
 # replayed for the key whatever the decision. `ehb bench ledger` calls this on its raw side.
 WALLET_TRANSFER_SCORED_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION wallet_transfer(p_owner text, p_key text, p_request_hash text,
@@ -151,12 +151,20 @@ BEGIN
                           p_fraud_rules);
   v_decision := v_fraud->>'decision';
   v_score := (v_fraud->>'score')::int;
-  INSERT INTO fraud_decisions (user_id, action, counterparty_id, amount, currency, client_ip,
-                               device_id, score, decision, reasons, outcome)
-  VALUES (p_from_user, 'wallet_transfer', p_to_user, p_amount, p_currency, p_client_ip,
-          p_device_id, v_score, v_decision, v_fraud->'reasons',
-          CASE v_decision WHEN 'allow' THEN 'posted' WHEN 'review' THEN 'held' ELSE 'refused' END)
-  RETURNING id INTO v_decision_id;
+  v_decision_id := nextval(pg_get_serial_sequence('fraud_decisions', 'id'));
+  IF v_decision = 'allow' THEN
+    -- Post first: the accounts are locked (in id order) before the decision row's trigger
+    -- locks the velocity counters, the order every writer takes (see protected_transfer).
+    v_tx := wallet_post('transfer', p_description, p_from_user,
+                        jsonb_build_object('from_user_id', p_from_user, 'to_user_id', p_to_user,
+                                           'fraud_decision', v_decision_id),
+                        NULL, ARRAY[v_src, v_dst], ARRAY[-p_amount, p_amount]);
+  END IF;
+  INSERT INTO fraud_decisions (id, user_id, action, counterparty_id, amount, currency,
+                               client_ip, device_id, score, decision, reasons, outcome)
+  VALUES (v_decision_id, p_from_user, 'wallet_transfer', p_to_user, p_amount, p_currency,
+          p_client_ip, p_device_id, v_score, v_decision, v_fraud->'reasons',
+          CASE v_decision WHEN 'allow' THEN 'posted' WHEN 'review' THEN 'held' ELSE 'refused' END);
   IF v_decision = 'block' THEN
     v_status := 403;
     v_body := jsonb_build_object('error', jsonb_build_object(
@@ -173,10 +181,6 @@ BEGIN
                                  'decision_id', v_decision_id, 'score', v_score,
                                  'decision', v_decision);
   ELSE
-    v_tx := wallet_post('transfer', p_description, p_from_user,
-                        jsonb_build_object('from_user_id', p_from_user, 'to_user_id', p_to_user,
-                                           'fraud_decision', v_decision_id),
-                        NULL, ARRAY[v_src, v_dst], ARRAY[-p_amount, p_amount]);
     v_status := 201;
     v_body := jsonb_build_object(
       'id', v_tx, 'kind', 'transfer', 'description', coalesce(p_description, ''),
