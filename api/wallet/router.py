@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 import orjson
-
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
