@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.core.asyncdb import pool_lifespan
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.middleware import GatewayMiddleware
 from api.core.ratelimit import RateLimiter
-from api.core.routes import RoutePaths
+from api.core.routes import RoutePaths, skip_routers_by_prefix
 from api.registry import domains
 from api.settings import Settings, get_settings
 
@@ -19,7 +23,18 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One asyncio connection pool per serving loop for the one-statement hot routes.
+        if not settings.database_url:
+            yield
+            return
+        async with pool_lifespan(app, settings.sqlalchemy_url, settings.db_pool_size):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="EHB-5 platform API",
         version="0.1.0",
         description="Gateway to the EHB-5 services. Errors always have the shape "
@@ -29,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.async_pools = {}
     app.state.rate_limiter = RateLimiter(
         settings.redis_url, settings.rate_limit_per_client, settings.rate_limit_per_user
     )
@@ -42,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     for domain in domains():
         app.include_router(domain.router, prefix="" if domain.root_mounted else API_PREFIX)
+    skip_routers_by_prefix(app)
     return app
 
 

@@ -8,14 +8,19 @@ the per-user rate limit, then checks the permission (403). The route-walk test r
 
 from __future__ import annotations
 
+import base64
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.models import RefreshToken, User
-from api.auth.tokens import decode_access_token
+from api.auth.tokens import AccessClaims, decode_access_token
+from api.core.asyncdb import pool_for
 from api.core.context import user_id_var
 from api.core.errors import Forbidden, Unauthorized
 from api.core.permissions import AUTHENTICATED, Permission
@@ -63,12 +68,13 @@ class PermissionDependency:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        claims = decode_access_token(get_settings(), credentials.credentials)
+        claims = _claims(credentials)
         # One query: the user and whether the token's login (refresh family) is still live,
         # so logout, revoke-others, password reset and disabling take effect at once.
         row = _load_auth_row(claims.user_id, claims.session_family)
+        return self._checked(request, claims, row)
+
+    def _checked(self, request: Request, claims: AccessClaims, row: tuple | None) -> Principal:
         if row is None or not row[2]:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
         email, roles, _, session_live = row
@@ -83,8 +89,75 @@ class PermissionDependency:
         return Principal(claims.user_id, email, frozenset(roles), claims.session_family)
 
 
+class PooledPermissionDependency(PermissionDependency):
+    """The same checks in the same order, for async routes whose own work runs on the app's
+    asyncio pool (api.core.asyncdb): the auth row comes through that pool too, so the request
+    never enters the threadpool. Without a pool on this loop it loads the row as
+    PermissionDependency does."""
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        claims = _claims(credentials)
+        pool = pool_for(request.app)
+        if pool is None:
+            row = await run_in_threadpool(_load_auth_row, claims.user_id, claims.session_family)
+        else:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(_AUTH_SQL, {"user_id": claims.user_id,
+                                                        "family": claims.session_family},
+                                            prepare=True)
+                row = await cursor.fetchone()
+        return self._checked(request, claims, row)
+
+
+def _claims(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return _verified_claims(get_settings(), credentials.credentials)
+
+
+# Verified tokens, so a client presenting the same access token on every request does not pay
+# the HMAC and claim parsing each time. A hit is served only while the token is plainly inside
+# its own validity (iat and nbf passed, exp not reached); anything else, and every miss, goes
+# through decode_access_token, which answers exactly as before. Keyed by the signing secret
+# too, so a changed secret verifies afresh. Revocation is the database check, not this.
+_VERIFIED: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def _verified_claims(settings, token: str) -> AccessClaims:
+    key = (settings.jwt_secret.get_secret_value(), token)
+    hit = _VERIFIED.get(key)
+    now = time.time()
+    if hit is not None and hit[1] <= now < hit[2]:
+        return hit[0]
+    claims = decode_access_token(settings, token)  # raises on anything invalid
+    payload = _payload(token)  # just verified: its times can be trusted
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        try:
+            _VERIFIED.pop(next(iter(_VERIFIED)), None)  # the oldest entry
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            pass
+    _VERIFIED[key] = (claims, max(float(payload["nbf"]), float(payload["iat"])),
+                      float(payload["exp"]))
+    return claims
+
+
+def _payload(token: str) -> dict:
+    segment = token.split(".")[1]
+    return orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
 def require(permission: Permission) -> PermissionDependency:
     return PermissionDependency(permission)
+
+
+def require_pooled(permission: Permission) -> PooledPermissionDependency:
+    """require() for async routes that do their database work on the app's asyncio pool."""
+    return PooledPermissionDependency(permission)
 
 
 # For routes any signed-in user may call (their own profile, sessions, ...).

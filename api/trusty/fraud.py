@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.trusty.models import FraudDecision
 
 
 class FraudSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRUSTY_FRAUD_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TRUSTY_FRAUD_", env_file=".env", extra="ignore",
+                                      frozen=True)
 
     window_minutes: int = 10
     max_user_attempts: int = 10  # per window
@@ -38,10 +39,6 @@ class Assessment:
     score: int = 0
     reasons: list[dict] = field(default_factory=list)
 
-    def add(self, rule: str, points: int, detail: str) -> None:
-        self.score += points
-        self.reasons.append({"rule": rule, "points": points, "detail": detail})
-
     def decision(self) -> str:
         cfg = fraud_settings()
         if self.score >= cfg.block_score:
@@ -49,42 +46,26 @@ class Assessment:
         return "review" if self.score >= cfg.review_score else "allow"
 
 
+def rules_json() -> str:
+    """The thresholds as the SQL rules take them (`p_rules`), serialized once per process."""
+    return _rules_json(fraud_settings())
+
+
+@lru_cache
+def _rules_json(cfg: FraudSettings) -> str:
+    return json.dumps(cfg.model_dump(), sort_keys=True)
+
+
 def assess(session: Session, *, user_id: int, counterparty_id: int | None, amount: int,
-           client_ip: str | None, device_id: str | None, now: datetime | None = None) -> Assessment:
-    cfg = fraud_settings()
-    now = now or datetime.now(UTC)
-    since = now - timedelta(minutes=cfg.window_minutes)
-    result = Assessment()
-    D = FraudDecision
-
-    def count(*where) -> int:
-        return session.scalar(select(func.count()).select_from(D).where(*where)) or 0
-
-    recent = count(D.user_id == user_id, D.created_at >= since)
-    if recent >= cfg.max_user_attempts:
-        result.add("velocity_user", 40, f"{recent} attempts in {cfg.window_minutes} min")
-    for column, value, name in ((D.client_ip, client_ip, "ip"), (D.device_id, device_id, "device")):
-        if value:
-            n = count(column == value, D.created_at >= since)
-            if n >= cfg.max_source_attempts:
-                result.add(f"velocity_{name}", 40, f"{n} attempts from this {name} in "
-                           f"{cfg.window_minutes} min")
-    posted = select(D.amount).where(D.user_id == user_id, D.outcome == "posted") \
-        .order_by(D.id.desc()).limit(50).subquery()
-    n_hist, avg = session.execute(select(func.count(), func.avg(posted.c.amount))).one()
-    if n_hist >= 3 and amount > cfg.history_multiplier * int(avg):
-        result.add("amount_above_history", 35, f"{amount} is over {cfg.history_multiplier}x the "
-                   f"average of {n_hist} past transfers")
-    elif n_hist < 3 and amount >= cfg.first_large_amount:
-        result.add("amount_above_history", 35, "large amount with little history")
-    if counterparty_id is not None and amount >= cfg.new_counterparty_large and not count(
-            D.user_id == user_id, D.counterparty_id == counterparty_id, D.outcome == "posted"):
-        result.add("new_counterparty_large", 30, "large amount to a new counterparty")
-    failures = count(D.user_id == user_id, D.created_at >= now - timedelta(hours=1),
-                     D.outcome.in_(("refused", "failed")))
-    if failures >= cfg.max_failures_per_hour:
-        result.add("failed_attempts", 50, f"{failures} failed attempts in the last hour")
-    return result
+           client_ip: str | None, device_id: str | None) -> Assessment:
+    """Score an attempt with the SQL rules (`fraud_assess`, the same the wallet transfer core
+    runs). Velocity counts decisions already recorded, so record() the attempt after this."""
+    found = session.execute(
+        text("SELECT fraud_assess(:user_id, :counterparty, :amount, :ip, :device,"
+             " CAST(:rules AS jsonb))"),
+        {"user_id": user_id, "counterparty": counterparty_id, "amount": amount, "ip": client_ip,
+         "device": device_id, "rules": rules_json()}).scalar_one()
+    return Assessment(score=found["score"], reasons=found["reasons"])
 
 
 def record(session: Session, *, user_id: int, action: str, counterparty_id: int | None,

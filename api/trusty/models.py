@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,8 +78,11 @@ class FraudDecision(Base):
 
     __tablename__ = "fraud_decisions"
     __table_args__ = (Index("ix_fraud_decisions_user_time", "user_id", "created_at"),
-                      Index("ix_fraud_decisions_ip_time", "client_ip", "created_at"),
-                      Index("ix_fraud_decisions_device_time", "device_id", "created_at"))
+                      # Partial indexes the SQL rules (api/trusty/fraud_sql.py) read.
+                      Index("ix_fraud_decisions_user_counterparty_posted", "user_id",
+                            "counterparty_id", postgresql_where=text("outcome = 'posted'")),
+                      Index("ix_fraud_decisions_user_failures", "user_id", "created_at",
+                            postgresql_where=text("outcome IN ('refused', 'failed')")))
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -112,3 +115,24 @@ class FraudCase(TimestampMixin, Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     hold_tx_id: Mapped[int | None]
     settle_tx_id: Mapped[int | None]
+
+
+class FraudVelocity(Base):
+    """Decisions per subject ("user:<id>", "ip:<addr>", "device:<id>") per minute, kept by a
+    trigger on fraud_decisions, so velocity rules read a few rows whatever the volume."""
+
+    __tablename__ = "fraud_velocity"
+
+    subject: Mapped[str] = mapped_column(Text, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+class FraudUserStats(Base):
+    """Posted transfers per user (count and sum) for the amount-above-history rule."""
+
+    __tablename__ = "fraud_user_stats"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    posted_n: Mapped[int]
+    posted_sum: Mapped[int]

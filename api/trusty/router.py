@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ Reviewer = Annotated[Principal, Depends(require(TRUSTY_REVIEW))]
 
 
 def _idem(session: Session, principal: Principal, key: str | None, scope: str, payload: Any,
-          work) -> JSONResponse:
+          work) -> Response:
     return replayable(run_idempotent(session, owner=f"user:{principal.user_id}", key=key,
                                      scope=scope, payload=payload, work=work))
 

@@ -22,6 +22,7 @@ from api.trusty.models import (Approval, ApprovalRequest, FraudCase, FraudDecisi
                                MultisigPolicy, PolicyApprover)
 from api.wallet import service as ledger
 from api.wallet.currencies import check_amount, check_currency
+from api.wallet.models import LedgerAccount
 from api.wallet.service import Posting
 
 VAULT_KINDS = ("vault_deposit", "vault_withdrawal")
@@ -118,6 +119,10 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
         raise NotFound("recipient not found", code="recipient_not_found")
     source = ledger.wallet_of(session, user_id, currency)
     target = ledger.wallet_of(session, to_user_id, currency, role="the recipient's")
+    # Accounts first, then the decision row (whose trigger locks the velocity counters): the
+    # lock order wallet_transfer takes too, so the two paths cannot deadlock on each other.
+    session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_((source.id, target.id)))
+                    .order_by(LedgerAccount.id).with_for_update())
     assessment = fraud.assess(session, user_id=user_id, counterparty_id=to_user_id, amount=amount,
                               client_ip=client_ip, device_id=device_id)
     decision = fraud.record(session, user_id=user_id, action="transfer",
@@ -303,7 +308,20 @@ def review_case(session: Session, case_id: int, reviewer_id: int, approve: bool,
     if case.status != "open":
         raise Conflict(f"case is already {case.status}", code="case_closed")
     decision = session.get(FraudDecision, case.decision_id)
-    if approve:
+    if case.hold_tx_id is None:
+        # A held wallet transfer reserved nothing: approval posts it now (refused like any
+        # transfer if the funds are gone, the case then stays open); rejection posts nothing.
+        if approve:
+            source = ledger.wallet_of(session, case.user_id, case.currency)
+            target = ledger.wallet_of(session, case.to_user_id, case.currency,
+                                      role="the recipient's")
+            case.settle_tx_id = ledger.post(
+                session, "transfer", [Posting(source.id, -case.amount), Posting(target.id, case.amount)],
+                initiated_by=case.user_id, details={"from_user_id": case.user_id,
+                                                    "to_user_id": case.to_user_id,
+                                                    "fraud_case": case.id})
+        decision.outcome = "posted" if approve else "refused"
+    elif approve:
         target = ledger.wallet_of(session, case.to_user_id, case.currency, role="the recipient's")
         case.settle_tx_id = _from_hold(session, case.user_id, target.id, case.amount,
                                        case.currency, "transfer", {"fraud_case": case.id})

@@ -1,13 +1,15 @@
 """`ehb bench ledger`: transfers per second through the HTTP API (uvicorn workers, 16
 concurrent clients) against pgbench calling the same transfer core (`wallet_transfer`: the
-idempotency key row, the wallet look-ups, `wallet_post` with its locking and hash chain, the
-stored response) straight in SQL on the same PostgreSQL, in one run, for a spread-out and
-a hot-account (10 accounts) case. Runs in a scratch database it creates and drops.
+idempotency key row, the wallet look-ups, the fraud score and decision row, `wallet_post`
+with its locking and hash chain, the stored response) straight in SQL on the same PostgreSQL,
+in one run, for a spread-out and a hot-account (10 accounts) case. Runs in a scratch database it creates and drops.
 
 The API runs as a normal deployment would (JWT auth, user load, rate limiter, access log,
-Idempotency-Key), except that the rate limits are raised so they do not cap the figure. The
-HTTP clients are lean asyncio keep-alive connections, as pgbench's C client is on the SQL
-side, so client CPU on a small machine is not charged to the API."""
+Idempotency-Key, fraud scoring), except that the rate limits and the fraud velocity thresholds
+are raised so they do not cap the figure; both sides score every transfer with the same rules
+and thresholds and write the same decision rows. The HTTP clients are lean asyncio keep-alive
+connections, as pgbench's C client is on the SQL side, so client CPU on a small machine is
+not charged to the API."""
 
 from __future__ import annotations
 
@@ -31,8 +33,19 @@ PGBENCH_SCRIPT = """\\set a random(0, :n - 1)
 \\set b (:a + :d) % :n
 \\set ua :first + :a
 \\set ub :first + :b
-SELECT wallet_transfer('user-' || :ua, md5(CAST(random() AS text) || CAST(clock_timestamp() AS text)), md5(CAST(random() AS text)), :ua, :ub, 1, 'USD', '');
+SELECT wallet_transfer('user-' || :ua, md5(CAST(random() AS text) || CAST(clock_timestamp() AS text)), md5(CAST(random() AS text)), :ua, :ub, 1, 'USD', '', '10.' || (:ua / 65536) % 256 || '.' || (:ua / 256) % 256 || '.' || :ua % 256, NULL, CAST(:rules AS jsonb));
 """
+# The bench's fraud thresholds: raised, like the rate limits, so a load of many transfers a
+# second per user is not held for review. Every rule still runs on both sides (the velocity
+# counters, the history row, the failures index) and every decision row is written.
+BENCH_FRAUD_ENV = {"TRUSTY_FRAUD_MAX_USER_ATTEMPTS": "1000000000",
+                   "TRUSTY_FRAUD_MAX_SOURCE_ATTEMPTS": "1000000000"}
+
+
+def client_ip(user_id: int) -> str:
+    """A distinct address per simulated user (the HTTP side sends it as X-Forwarded-For, which
+    uvicorn trusts from 127.0.0.1; the raw side computes the same one in SQL)."""
+    return f"10.{user_id // 65536 % 256}.{user_id // 256 % 256}.{user_id % 256}"
 
 
 @dataclass
@@ -90,14 +103,15 @@ def _make_accounts(n: int) -> tuple[list[int], list[int]]:
     return user_ids, account_ids
 
 
-def _run_pgbench(url: str, first: int, n: int, clients: int, seconds: int) -> float:
+def _run_pgbench(url: str, first: int, n: int, clients: int, seconds: int,
+                 rules: str) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(PGBENCH_SCRIPT)
         script = f.name
     try:
         out = subprocess.run(
             ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
-             "-D", f"n={n}", "-D", f"first={first}", "-f", script, url],
+             "-D", f"n={n}", "-D", f"first={first}", "-D", f"rules={rules}", "-f", script, url],
             capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"pgbench failed:\n{out.stderr[-2000:]}")
@@ -150,7 +164,8 @@ async def _http_load(port: int, tokens: dict[int, str], seconds: float, clients:
                 status = await _post_json(reader, writer, f"127.0.0.1:{port}",
                                           "/api/v1/wallets/transfers", body,
                                           {"Authorization": f"Bearer {tokens[sender]}",
-                                           "Idempotency-Key": uuid.uuid4().hex})
+                                           "Idempotency-Key": uuid.uuid4().hex,
+                                           "X-Forwarded-For": client_ip(sender)})
                 if measuring["on"]:
                     if status == 201:
                         done += 1
@@ -171,7 +186,7 @@ async def _http_load(port: int, tokens: dict[int, str], seconds: float, clients:
 
 def _start_api(db_url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": db_url, "RATE_LIMIT_PER_CLIENT": "100000000/minute",
-           "RATE_LIMIT_PER_USER": "100000000/minute"}
+           "RATE_LIMIT_PER_USER": "100000000/minute", **BENCH_FRAUD_ENV}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app_factory", "--factory", "--host",
@@ -192,6 +207,22 @@ def _start_api(db_url: str, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("API did not become healthy")
 
 
+def _bench_rules() -> str:
+    """The same thresholds the API workers read from BENCH_FRAUD_ENV, for the raw side."""
+    from api.trusty.fraud import FraudSettings, _rules_json
+
+    saved = {k: os.environ.get(k) for k in BENCH_FRAUD_ENV}
+    os.environ.update(BENCH_FRAUD_ENV)
+    try:
+        return _rules_json(FraudSettings())
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run(base_url: str, *, seconds: int = 8, clients: int = 16, workers: int = 2,
         spread_accounts: int = 100, hot_accounts: int = 10, keep: bool = False) -> list[Case]:
     from api import migrate
@@ -206,6 +237,7 @@ def run(base_url: str, *, seconds: int = 8, clients: int = 16, workers: int = 2,
     try:
         migrate.upgrade()
         cases = [Case("spread", spread_accounts), Case("hot", hot_accounts)]
+        bench_rules = _bench_rules()
         port = _free_port()
         proc = _start_api(url, port, workers)
         for case in cases:
@@ -213,7 +245,10 @@ def run(base_url: str, *, seconds: int = 8, clients: int = 16, workers: int = 2,
             tokens = {u: issue_access_token(get_settings(), u, session_family=None) for u in user_ids}
             case.http_tps, case.http_errors = asyncio.run(
                 _http_load(port, tokens, seconds, clients))
-            case.raw_tps = _run_pgbench(url, user_ids[0], case.accounts, clients, seconds)
+            case.raw_tps = _run_pgbench(url, user_ids[0], case.accounts, clients, seconds,
+                                        bench_rules)
+        from sqlalchemy import text
+
         from api.db import new_session
         from api.wallet.verify import verify_ledger
 
@@ -221,6 +256,11 @@ def run(base_url: str, *, seconds: int = 8, clients: int = 16, workers: int = 2,
             report = verify_ledger(session)
         if not report.ok:
             raise RuntimeError(f"ledger does not verify after the benchmark: {report.as_dict()}")
+        with new_session() as session:
+            held = session.execute(text(
+                "SELECT count(*) FROM fraud_decisions WHERE decision <> 'allow'")).scalar_one()
+        if held:
+            raise RuntimeError(f"{held} bench transfers were held or blocked by fraud rules")
         return cases
     finally:
         if proc is not None:

@@ -29,6 +29,7 @@ from api.wallet.models import IdempotencyKey
 log = logging.getLogger("ehb.wallet")
 MAX_KEY_LENGTH = 255
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+RETRY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -59,19 +60,23 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def with_retry(session: Session, work: Callable[[], Any], attempts: int = 5) -> Any:
-    """Run one unit of work (which commits), retrying serialization failures and deadlocks."""
+def with_retry(session: Session | None, work: Callable[[], Any],
+               attempts: int = RETRY_ATTEMPTS) -> Any:
+    """Run one unit of work (which commits), retrying serialization failures and deadlocks.
+    No session: the work runs in autocommit and has nothing to roll back."""
     for attempt in range(1, attempts + 1):
         try:
             return work()
         except DBAPIError as exc:
-            session.rollback()
+            if session is not None:
+                session.rollback()
             if not is_retryable(exc) or attempt == attempts:
                 raise
             log.warning("retrying unit of work after %s (attempt %d)",
                         getattr(exc.orig, "sqlstate", "?"), attempt)
         except BaseException:
-            session.rollback()
+            if session is not None:
+                session.rollback()
             raise
     raise AssertionError("unreachable")
 

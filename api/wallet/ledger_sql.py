@@ -107,6 +107,106 @@ BEGIN
 END $$;
 """
 
+# The same, fraud-scored at write time (revision 0210_trusty): `fraud_assess` scores the
+# attempt and every decision is recorded (a refusal, e.g. overdraft, rolls it back with
+# everything else): allow posts (201), review opens a fraud case and posts nothing until
+# support approves (202), block posts nothing (403, error body; the API fills in the request
+# id). The stored response is
+# replayed for the key whatever the decision. `ehb bench ledger` calls this on its raw side.
+WALLET_TRANSFER_SCORED_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION wallet_transfer(p_owner text, p_key text, p_request_hash text,
+                                           p_from_user bigint, p_to_user bigint, p_amount bigint,
+                                           p_currency text, p_description text,
+                                           p_client_ip text, p_device_id text, p_fraud_rules jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_key bigint; v_row idempotency_keys%ROWTYPE; v_src bigint; v_dst bigint; v_tx bigint;
+  v_body jsonb; v_status int; v_fraud jsonb; v_decision text; v_decision_id bigint;
+  v_case bigint; v_score int;
+BEGIN
+  INSERT INTO idempotency_keys (owner, key, scope, request_hash)
+  VALUES (p_owner, p_key, 'wallet.transfer', p_request_hash)
+  ON CONFLICT ON CONSTRAINT uq_idempotency_keys_owner_key DO NOTHING RETURNING id INTO v_key;
+  IF v_key IS NULL THEN
+    SELECT * INTO v_row FROM idempotency_keys WHERE owner = p_owner AND key = p_key;
+    IF v_row.request_hash <> p_request_hash THEN
+      RAISE EXCEPTION 'this Idempotency-Key was already used with a different request; use a new key for a new request'
+        USING ERRCODE = 'EHB40';
+    END IF;
+    RETURN jsonb_build_object('replayed', true, 'status', v_row.response_status,
+                              'body', v_row.response_body);
+  END IF;
+  SELECT id INTO v_src FROM wallet_accounts WHERE code = 'user:' || p_from_user || ':' || p_currency;
+  IF v_src IS NULL THEN
+    RAISE EXCEPTION 'your account has no % wallet', p_currency USING ERRCODE = 'EHB30';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM users WHERE id = p_to_user) THEN
+    RAISE EXCEPTION 'recipient not found' USING ERRCODE = 'EHB31';
+  END IF;
+  SELECT id INTO v_dst FROM wallet_accounts WHERE code = 'user:' || p_to_user || ':' || p_currency;
+  IF v_dst IS NULL THEN
+    RAISE EXCEPTION 'the recipient has no % wallet', p_currency USING ERRCODE = 'EHB32';
+  END IF;
+  v_fraud := fraud_assess(p_from_user, p_to_user, p_amount, p_client_ip, p_device_id,
+                          p_fraud_rules);
+  v_decision := v_fraud->>'decision';
+  v_score := (v_fraud->>'score')::int;
+  v_decision_id := nextval(pg_get_serial_sequence('fraud_decisions', 'id'));
+  IF v_decision = 'allow' THEN
+    -- Post first: the accounts are locked (in id order) before the decision row's trigger
+    -- locks the velocity counters, the order every writer takes (see protected_transfer).
+    v_tx := wallet_post('transfer', p_description, p_from_user,
+                        jsonb_build_object('from_user_id', p_from_user, 'to_user_id', p_to_user,
+                                           'fraud_decision', v_decision_id),
+                        NULL, ARRAY[v_src, v_dst], ARRAY[-p_amount, p_amount]);
+  END IF;
+  INSERT INTO fraud_decisions (id, user_id, action, counterparty_id, amount, currency,
+                               client_ip, device_id, score, decision, reasons, outcome)
+  VALUES (v_decision_id, p_from_user, 'wallet_transfer', p_to_user, p_amount, p_currency,
+          p_client_ip, p_device_id, v_score, v_decision, v_fraud->'reasons',
+          CASE v_decision WHEN 'allow' THEN 'posted' WHEN 'review' THEN 'held' ELSE 'refused' END);
+  IF v_decision = 'block' THEN
+    v_status := 403;
+    v_body := jsonb_build_object('error', jsonb_build_object(
+      'code', 'fraud_blocked', 'message', 'this transfer was blocked by fraud checks',
+      'details', jsonb_build_object('decision_id', v_decision_id, 'score', v_score,
+                                    'decision', v_decision, 'reasons', v_fraud->'reasons'),
+      'request_id', NULL));
+  ELSIF v_decision = 'review' THEN
+    INSERT INTO fraud_cases (decision_id, user_id, to_user_id, amount, currency, status, note)
+    VALUES (v_decision_id, p_from_user, p_to_user, p_amount, p_currency, 'open', '')
+    RETURNING id INTO v_case;
+    v_status := 202;
+    v_body := jsonb_build_object('status', 'held_for_review', 'fraud_case_id', v_case,
+                                 'decision_id', v_decision_id, 'score', v_score,
+                                 'decision', v_decision);
+  ELSE
+    v_status := 201;
+    v_body := jsonb_build_object(
+      'id', v_tx, 'kind', 'transfer', 'description', coalesce(p_description, ''),
+      'created_at', (SELECT created_at FROM wallet_transactions WHERE id = v_tx),
+      'reverses_id', NULL,
+      'postings', jsonb_build_array(
+        jsonb_build_object('account_id', v_src, 'user_id', p_from_user, 'account_kind', 'user',
+                           'currency', p_currency, 'amount', -p_amount),
+        jsonb_build_object('account_id', v_dst, 'user_id', p_to_user, 'account_kind', 'user',
+                           'currency', p_currency, 'amount', p_amount)));
+  END IF;
+  UPDATE idempotency_keys SET response_status = v_status, response_body = v_body,
+                              completed_at = now()
+   WHERE id = v_key;
+  RETURN jsonb_build_object('replayed', false, 'status', v_status, 'body', v_body);
+END $$;
+"""
+
+DROP_SCORED_TRANSFER_SQL = r"""
+DROP FUNCTION IF EXISTS wallet_transfer(text, text, text, bigint, bigint, bigint, text, text,
+                                        text, text, jsonb);
+"""
+DROP_UNSCORED_TRANSFER_SQL = r"""
+DROP FUNCTION IF EXISTS wallet_transfer(text, text, text, bigint, bigint, bigint, text, text);
+"""
+
 # Entries are append-only: the database itself refuses UPDATE and DELETE on them.
 APPEND_ONLY_TRIGGER = r"""
 CREATE OR REPLACE FUNCTION wallet_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.auth.dependencies import Principal, require
+from api.auth.dependencies import Principal, require, require_pooled
+from api.core.asyncdb import pool_for
 from api.deps import SessionDep
 from api.wallet import service
 from api.wallet.idempotency import StoredResponse
@@ -23,6 +26,8 @@ router = APIRouter(prefix="/wallets", tags=["wallet"])
 
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                                     description="unique per money-moving request")]
+DeviceIdHeader = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                              description="client device, for fraud velocity")]
 
 
 def transaction_out(session: Session, tx_id: int, viewer_id: int, see_all: bool) -> TransactionOut:
@@ -35,9 +40,11 @@ def transaction_out(session: Session, tx_id: int, viewer_id: int, see_all: bool)
                              currency=e.currency, amount=e.amount) for e, a in rows])
 
 
-def replayable(stored: StoredResponse) -> JSONResponse:
+def replayable(stored: StoredResponse) -> Response:
+    # orjson renders the same compact JSON as JSONResponse, at a fraction of the CPU.
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    return Response(orjson.dumps(stored.body), status_code=stored.status, headers=headers,
+                    media_type="application/json")
 
 
 def _staff(principal: Principal) -> bool:
@@ -60,12 +67,22 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
 
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
              summary="Send money to another user (requires Idempotency-Key)")
-def transfer(body: TransferIn, session: SessionDep,
-             principal: Annotated[Principal, Depends(require(WALLET_TRANSFER))],
-             idempotency_key: IdempotencyKeyHeader = None):
-    return replayable(service.transfer_idempotent(
-        session, from_user_id=principal.user_id, to_user_id=body.to_user_id, amount=body.amount,
-        currency=body.currency, description=body.description, key=idempotency_key))
+async def transfer(body: TransferIn, request: Request,
+                   principal: Annotated[Principal, Depends(require_pooled(WALLET_TRANSFER))],
+                   idempotency_key: IdempotencyKeyHeader = None,
+                   device_id: DeviceIdHeader = None):
+    """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
+    support approves), 403 blocked. The auth check and the transfer are one statement each: both
+    run on the event loop through the app's asyncio pool (the sync path on a pooled connection
+    in the threadpool where the app has no pool on this loop)."""
+    args = {"from_user_id": principal.user_id, "to_user_id": body.to_user_id,
+            "amount": body.amount, "currency": body.currency, "description": body.description,
+            "key": idempotency_key, "client_ip": request.client.host if request.client else None,
+            "device_id": device_id}
+    pool = pool_for(request.app)
+    if pool is None:
+        return replayable(await run_in_threadpool(lambda: service.transfer_idempotent(None, **args)))
+    return replayable(await service.transfer_idempotent_async(pool, **args))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

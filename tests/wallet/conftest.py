@@ -42,3 +42,26 @@ def ledger_snapshot(session) -> dict:
     return {"totals": total_by_currency(session),
             "entries": session.scalar(select(func.count()).select_from(LedgerEntry)),
             "transactions": session.scalar(select(func.count()).select_from(LedgerTransaction))}
+
+
+@pytest.fixture
+def fraud_config(monkeypatch):
+    """fraud_config(review_score=40, ...): the fraud thresholds (TRUSTY_FRAUD_*) for this test."""
+    from api.trusty import fraud
+
+    def _set(**values: int) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"TRUSTY_FRAUD_{name.upper()}", str(value))
+        fraud.fraud_settings.cache_clear()
+
+    yield _set
+    monkeypatch.undo()
+    fraud.fraud_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fraud_never_holds(fraud_config):
+    """Wallet transfers are fraud-scored and every decision recorded; the ledger tests here
+    move money many times a minute from one test client, so scores never hold or block in
+    them. Fraud tests set their own thresholds with fraud_config."""
+    fraud_config(review_score=10**9, block_score=10**9)
