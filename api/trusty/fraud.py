@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
-from api.trusty.models import FraudDecision
+from api.trusty.models import FraudDecision, FraudVelocity
 
 
 class FraudSettings(BaseSettings):
@@ -78,3 +79,11 @@ def record(session: Session, *, user_id: int, action: str, counterparty_id: int 
     session.add(row)
     session.flush()
     return row
+
+
+def prune_velocity(session: Session, now: datetime) -> int:
+    """Drop per-minute velocity counters no rule can read any more (older than the window,
+    with an hour's margin for a window raised at run time); returns rows deleted."""
+    horizon = now - timedelta(minutes=fraud_settings().window_minutes + 60)
+    result = session.execute(delete(FraudVelocity).where(FraudVelocity.minute < horizon))
+    return result.rowcount

@@ -100,3 +100,24 @@ def test_velocity_per_ip_across_users(client, funded, auth_headers, idem, db):
     reasons = db.execute(text("SELECT reasons FROM fraud_decisions WHERE id = :i"),
                          {"i": r.json()["decision_id"]}).scalar()
     assert [x["rule"] for x in reasons] == ["velocity_ip"]
+
+
+def test_velocity_counters_past_every_window_are_pruned_and_recent_ones_kept(db):
+    from datetime import UTC, datetime, timedelta
+
+    from api.trusty.fraud import fraud_settings, prune_velocity
+    from api.trusty.models import FraudVelocity
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    window = fraud_settings().window_minutes
+    subject = "user:prune-test"
+    old = now - timedelta(minutes=window + 61)
+    recent = now - timedelta(minutes=window)
+    db.add_all([FraudVelocity(subject=subject, minute=old, n=3),
+                FraudVelocity(subject=subject, minute=recent, n=2)])
+    db.commit()
+    assert prune_velocity(db, now) >= 1
+    db.commit()
+    left = db.execute(text("SELECT minute, n FROM fraud_velocity WHERE subject = :s"),
+                      {"s": subject}).all()
+    assert [(m.astimezone(UTC), n) for m, n in left] == [(recent, 2)]
