@@ -200,3 +200,15 @@ def test_database_refusing_a_value_is_400_not_500(database_url):
         r = c.get("/nul-test")
     assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] == "invalid_value"
+
+
+def test_access_log_names_the_user_of_a_sync_route(client, caplog, make_user, auth_headers):
+    # /auth/me's permission check runs in a worker thread: the user must still reach the log.
+    user, _ = make_user()
+    caplog.set_level(logging.INFO, logger="ehb.access")
+    r = client.get("/api/v1/auth/me", headers=auth_headers(user))
+    assert r.status_code == 200
+    rec = [r for r in caplog.records if r.name == "ehb.access"][-1]
+    assert rec.route == "/api/v1/auth/me" and rec.user_id == user.id
+    client.get("/health")
+    assert [r for r in caplog.records if r.name == "ehb.access"][-1].user_id is None

@@ -82,6 +82,7 @@ class PermissionDependency:
             raise Unauthorized("this session was signed out; sign in again",
                                code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
         user_id_var.set(claims.user_id)
+        request.state.user_id = claims.user_id  # for the access log (see the middleware)
         request.app.state.rate_limiter.hit_user(claims.user_id)
         if not self.permission.allows(roles):
             raise Forbidden(f"requires permission '{self.permission.name}'",

@@ -40,6 +40,9 @@ class GatewayMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         rid_token = request_id_var.set(request_id)
         uid_token = user_id_var.set(None)
+        # Sync dependencies run in worker threads, whose context-variable writes never reach
+        # this task: they also note the user in the request's state, read back for the log.
+        state = scope.setdefault("state", {})
         started = time.perf_counter()
         status_holder = {"status": 500}
         IN_FLIGHT.inc()
@@ -73,6 +76,8 @@ class GatewayMiddleware:
             status = status_holder["status"]
             REQUESTS.labels(method, route_path, str(status)).inc()
             LATENCY.labels(method, route_path).observe(elapsed)
+            if user_id_var.get() is None and state.get("user_id") is not None:
+                user_id_var.set(state["user_id"])
             # Only the route template is logged: paths and query strings may carry tokens.
             access_log.info("request", extra={
                 "method": method, "route": route_path, "status": status,
