@@ -33,6 +33,7 @@ log = logging.getLogger("ehb.pipelines")
 LOOKBACK = timedelta(minutes=10)   # late-committing transactions are re-read
 LOOKBACK_IDS = 10_000               # the same for append-only tables keyed by id
 MIN_PAGES_PER_STREAM = 4096         # 32 MB of heap: below that one COPY stream is faster
+BATCH_BYTES = 4 << 20               # Arrow batch size per COPY stream (the driver's default: 16 MB)
 
 OPS_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -165,6 +166,8 @@ def _full_load(con, database_url: str, table: Table, batch_id: str, parallel: in
         readers = []
         for i, pg in enumerate(conns):
             cursors.append(pg.cursor())
+            cursors[-1].adbc_statement.set_options(
+                **{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
             cursors[-1].execute(_select(table, cols, _ctid_range(i, streams, pages or 0)))
             readers.append(cursors[-1].fetch_record_batch())
         _check_types(readers[0].schema)
@@ -185,12 +188,18 @@ def _full_load(con, database_url: str, table: Table, batch_id: str, parallel: in
             finally:
                 cur_con.close()
 
+        # flush every row group as soon as it is full: memory does not grow with the table
+        buffered = con.execute("SELECT current_setting('write_buffer_row_group_count')").fetchone()[0]
+        con.execute("SET write_buffer_row_group_count = 1")
         threads = [threading.Thread(target=load, args=(i,)) for i in range(1, streams)]
-        for t in threads:
-            t.start()
-        load(0)
-        for t in threads:
-            t.join()
+        try:
+            for t in threads:
+                t.start()
+            load(0)
+        finally:
+            for t in threads:
+                t.join()
+            con.execute(f"SET write_buffer_row_group_count = {int(buffered)}")
         if errors:
             raise errors[0]
     finally:
