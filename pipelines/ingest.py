@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
 """
 
 
+OPS_TABLES = {"ops.watermarks", "ops.ingest_log", "ops.quarantine"}
+
+
 @dataclass
 class IngestResult:
     table: str
@@ -84,17 +87,19 @@ def _pg_session(database_url: str, server_types: bool, snapshot: str | None = No
 
     The built-in type table spares the catalog queries the driver otherwise runs on every
     connect (~50 ms); a column it does not know raises _UnknownTypes and the caller retries
-    with server_types."""
+    with server_types. JIT is off: compiling costs more than it saves on a plain scan."""
     import adbc_driver_postgresql.dbapi as pg
 
+    uri = adbc_uri(database_url)
+    if "options=" not in uri:  # session settings ride on the connect, no extra round trip
+        uri += ("&" if "?" in uri else "?") + "options=-c%20jit%3Doff"
     opts = {} if server_types else {"adbc.postgresql.type_resolver_mode": "builtin"}
-    conn = pg.connect(adbc_uri(database_url), db_kwargs=opts, autocommit=True)
+    conn = pg.connect(uri, db_kwargs=opts, autocommit=True)
     try:
         with conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             if snapshot:
                 cur.execute(f"SET TRANSACTION SNAPSHOT {_lit(snapshot)}")
-            cur.execute("SET LOCAL jit = off")  # compiling costs more than it saves on a scan
     except BaseException:
         conn.close()
         raise
@@ -172,24 +177,25 @@ def _full_load(con, database_url: str, table: Table, batch_id: str, parallel: in
             readers.append(cursors[-1].fetch_record_batch())
         _check_types(readers[0].schema)
         extra = _extra(batch_id)
-        empty = readers[0].schema.empty_table()  # noqa: F841 (scanned by DuckDB)
-        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, {extra} FROM empty")
+        con.register("_empty", readers[0].schema.empty_table())
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, {extra} FROM _empty")
+        con.unregister("_empty")
         counts = [0] * streams
         errors: list[BaseException] = []
 
         def load(i: int) -> None:
-            reader = readers[i]  # noqa: F841 (scanned by DuckDB)
             cur_con = con.cursor()
             try:
+                cur_con.register("_stream", readers[i])
                 counts[i] = cur_con.execute(
-                    f"INSERT INTO {target} SELECT *, {extra} FROM reader").fetchone()[0]
+                    f"INSERT INTO {target} SELECT *, {extra} FROM _stream").fetchall()[0][0]
             except BaseException as exc:  # surfaced below
                 errors.append(exc)
             finally:
                 cur_con.close()
 
         # flush every row group as soon as it is full: memory does not grow with the table
-        buffered = con.execute("SELECT current_setting('write_buffer_row_group_count')").fetchone()[0]
+        buffered = con.execute("SELECT current_setting('write_buffer_row_group_count')").fetchall()[0][0]
         con.execute("SET write_buffer_row_group_count = 1")
         threads = [threading.Thread(target=load, args=(i,)) for i in range(1, streams)]
         try:
@@ -223,12 +229,16 @@ def ingest_table(con: duckdb.DuckDBPyConnection, database_url: str, table: Table
 def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: str,
             parallel: int, server_types: bool) -> IngestResult:
     started = time.perf_counter()
-    ensure_ops(con)
     raw = f'raw."{table.name}"'
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                         "AND table_name = ?", [table.name]).fetchone()[0] > 0
+    present = {r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'ops' "
+        "OR (schema_name = 'raw' AND table_name = ?)", [table.name]).fetchall()}
+    exists = f"raw.{table.name}" in present
+    if not exists or not OPS_TABLES <= present:
+        ensure_ops(con)
     wm = con.execute("SELECT cursor_ts, cursor_id, deleted_ts FROM ops.watermarks "
-                     "WHERE table_name = ?", [table.name]).fetchone()
+                     "WHERE table_name = ?", [table.name]).fetchall()
+    wm = wm[0] if wm else None
     full = full_refresh or not exists or wm is None
     pg = None
     try:
@@ -239,7 +249,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             cursor_ts, cursor_id = con.execute(
                 f'SELECT {"max(updated_at)" if not table.append_only else "NULL"}, '
                 f'{"max(id)" if table.append_only else "NULL"} FROM raw."{table.name}__full"'
-            ).fetchone()
+            ).fetchall()[0]
             con.execute("BEGIN")
             con.execute(f"DROP TABLE IF EXISTS {raw}")
             con.execute(f'ALTER TABLE raw."{table.name}__full" RENAME TO "{table.name}"')
@@ -252,9 +262,11 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
                 cur.execute(_select(table, _columns(table, cols), _delta_where(table, wm)))
                 reader = cur.fetch_record_batch()
                 _check_types(reader.schema)
+                con.register("_delta", reader)
                 rows_read = con.execute(
                     f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, {_extra(batch_id)} "
-                    "FROM reader").fetchone()[0]
+                    "FROM _delta").fetchall()[0][0]
+                con.unregister("_delta")
             dels = _read_deletes(pg, table.name, deleted_ts)
             parent_dels = {c: _read_deletes(pg, table.parents[c], deleted_ts)
                            for c in table.set_null_on_delete}
@@ -264,7 +276,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             rows_deleted = _apply_deletes(con, table, raw, dels, types[table.pk])
             for col, pdels in parent_dels.items():
                 _set_null(con, raw, col, pdels, types[col])
-            hi = con.execute(f'SELECT max("{table.cursor}") FROM _stage').fetchone()[0]
+            hi = con.execute(f'SELECT max("{table.cursor}") FROM _stage').fetchall()[0][0]
             if hi is not None:
                 if table.append_only:
                     cursor_id = max(int(cursor_id or 0), hi)
@@ -287,7 +299,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     finally:
         if pg is not None:
             pg.close()
-    raw_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    raw_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     log.info("ingested %s: %s read=%d written=%d deleted=%d in %.2fs", table.name, mode,
              rows_read, rows_written, rows_deleted, seconds)
     return IngestResult(table.name, batch_id, mode, rows_read, rows_written, rows_deleted,
@@ -338,21 +350,29 @@ def _merge(con, table: Table, raw: str) -> int:
         con.execute(f"DELETE FROM {raw} WHERE rowid IN (SELECT _rid FROM _match WHERE NOT _same)")
     return con.execute(
         f"INSERT INTO {raw} BY NAME SELECT s.* FROM _stage s "
-        f"ANTI JOIN (SELECT _pk FROM _match WHERE _same) m ON m._pk = s.{pk}").fetchone()[0]
+        f"ANTI JOIN (SELECT _pk FROM _match WHERE _same) m ON m._pk = s.{pk}").fetchall()[0][0]
 
 
 def _apply_deletes(con, table: Table, raw: str, dels, pk_type: str) -> int:
     if not dels.num_rows:
         return 0
     newer = "" if table.append_only else " AND r.updated_at <= d.deleted_at"
-    return con.execute(
-        f'DELETE FROM {raw} AS r USING dels d WHERE r."{table.pk}" = TRY_CAST(d.pk AS {pk_type})'
-        f"{newer}").fetchone()[0]
+    con.register("_dels", dels)
+    try:
+        return con.execute(f'DELETE FROM {raw} AS r USING _dels d '
+                           f'WHERE r."{table.pk}" = TRY_CAST(d.pk AS {pk_type}){newer}'
+                           ).fetchall()[0][0]
+    finally:
+        con.unregister("_dels")
 
 
 def _set_null(con, raw: str, col: str, parent_dels, col_type: str) -> None:
     """Mirror ON DELETE SET NULL of a parent whose rows were deleted."""
     if not parent_dels.num_rows:
         return
-    con.execute(f'UPDATE {raw} SET "{col}" = NULL WHERE "{col}" IN '
-                f"(SELECT TRY_CAST(pk AS {col_type}) FROM parent_dels)")
+    con.register("_parent_dels", parent_dels)
+    try:
+        con.execute(f'UPDATE {raw} SET "{col}" = NULL WHERE "{col}" IN '
+                    f"(SELECT TRY_CAST(pk AS {col_type}) FROM _parent_dels)")
+    finally:
+        con.unregister("_parent_dels")
