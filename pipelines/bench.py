@@ -1,9 +1,13 @@
 """`ehb bench ingest`: figures measured in one run on a table of N rows (default 5M).
 
-- full load (ADBC COPY BINARY -> Arrow -> DuckDB, with merge bookkeeping) vs the extraction
-  floor `COPY ... TO STDOUT (FORMAT BINARY)` of the same table, as a ratio;
+- full load (`parallel` ctid-range COPY BINARY streams over one snapshot -> Arrow -> DuckDB,
+  swap and watermark) vs the extraction floor `COPY ... TO STDOUT (FORMAT BINARY)` of the same
+  table by psql, as a ratio;
 - peak RSS of the full load (in a child process, at N/5 and N rows: flat = bounded);
-- incremental run after 1% of rows changed, as % of the full-load time;
+- incremental run after 1% of rows changed (scattered over every page), as % of the full-load
+  time;
+- the 1-minute load average before and after: other processes on the same cores make every
+  figure noisy, the ratios are measured within one run for that reason;
 - freshness: one operational write -> visible in the published snapshot through an
   incremental pipeline run (ingest, validate, dbt build, publish).
 """
@@ -95,7 +99,10 @@ def child_load(db: Path, url: str, parallel: int, mode: str = "full") -> dict:
 
 
 def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
-    figures: dict = {"rows": rows, "parallel": parallel}
+    import os
+
+    figures: dict = {"rows": rows, "parallel": parallel,
+                     "load_avg_1m_before": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         small = max(rows // 5, 1)
@@ -123,6 +130,7 @@ def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
         figures["incremental_pct_of_full"] = round(
             100 * figures["incremental_s"] / figures["full_load_s"], 1)
     _psql(url, "DROP TABLE IF EXISTS ehb_bench_rows")
+    figures["load_avg_1m_after"] = round(os.getloadavg()[0], 1)
     return figures
 
 

@@ -36,6 +36,7 @@ MIN_PAGES_PER_STREAM = 4096         # 32 MB of heap: below that one COPY stream 
 BATCH_BYTES = 4 << 20               # Arrow batch size per COPY stream (the driver's default: 16 MB)
 
 OPS_DDL = """
+DROP SCHEMA IF EXISTS stage CASCADE;  -- persistent stages of older versions: now a temp table
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS ops;
 CREATE TABLE IF NOT EXISTS ops.watermarks (
