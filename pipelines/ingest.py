@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -145,7 +145,7 @@ def _lit(value) -> str:
 
 
 def _extra(batch_id: str) -> str:
-    ingested_at = datetime.now(timezone.utc).isoformat()
+    ingested_at = datetime.now(UTC).isoformat()
     return f"{_lit(batch_id)} AS _batch_id, {_lit(ingested_at)}::TIMESTAMPTZ AS _ingested_at"
 
 
@@ -190,13 +190,14 @@ def _full_load(con, database_url: str, table: Table, batch_id: str, parallel: in
                 cur_con.register("_stream", readers[i])
                 counts[i] = cur_con.execute(
                     f"INSERT INTO {target} SELECT *, {extra} FROM _stream").fetchall()[0][0]
-            except BaseException as exc:  # surfaced below
+            except BaseException as exc:  # noqa: BLE001 (re-raised by the caller below)
                 errors.append(exc)
             finally:
                 cur_con.close()
 
         # flush every row group as soon as it is full: memory does not grow with the table
-        buffered = con.execute("SELECT current_setting('write_buffer_row_group_count')").fetchall()[0][0]
+        buffered = con.execute(
+            "SELECT current_setting('write_buffer_row_group_count')").fetchall()[0][0]
         con.execute("SET write_buffer_row_group_count = 1")
         threads = [threading.Thread(target=load, args=(i,)) for i in range(1, streams)]
         try:
@@ -300,6 +301,8 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     finally:
         if pg is not None:
             pg.close()
+    if not full:  # the temp tables would hold the delta's memory until the connection closes
+        con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _match")
     raw_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     log.info("ingested %s: %s read=%d written=%d deleted=%d in %.2fs", table.name, mode,
              rows_read, rows_written, rows_deleted, seconds)
