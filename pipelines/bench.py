@@ -1,9 +1,15 @@
 """`ehb bench ingest`: figures measured in one run on a table of N rows (default 5M).
 
-- full load (ADBC COPY BINARY -> Arrow -> DuckDB, with merge bookkeeping) vs the extraction
-  floor `COPY ... TO STDOUT (FORMAT BINARY)` of the same table, as a ratio;
+- full load (`parallel` ctid-range COPY BINARY streams over one snapshot -> Arrow -> DuckDB,
+  swap and watermark) vs the extraction floor `COPY ... TO STDOUT (FORMAT BINARY)` of the same
+  table by psql, as a ratio;
 - peak RSS of the full load (in a child process, at N/5 and N rows: flat = bounded);
-- incremental run after 1% of rows changed, as % of the full-load time;
+- incremental run after 1% of rows changed (scattered over every page), as % of the full-load
+  time;
+- the full load's CPU time in the ingesting process (the COPY's parsing and DuckDB's writes;
+  the PostgreSQL backends' share is not in it);
+- the 1-minute load average before and after: other processes on the same cores make every
+  figure noisy, the ratios are measured within one run for that reason;
 - freshness: one operational write -> visible in the published snapshot through an
   incremental pipeline run (ingest, validate, dbt build, publish).
 """
@@ -49,10 +55,13 @@ con.execute("SELECT 1").fetchall()
 import pyarrow, adbc_driver_postgresql.dbapi  # process warm-up (imports) outside the timing
 from pipelines.ingest import pg_connect
 pg_connect(sys.argv[2]).close()
-t = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, cpu0 = time.perf_counter(), cpu()
 res = ingest_table(con, sys.argv[2], BENCH_TABLE, full_refresh=sys.argv[4] == "full",
                    parallel=int(sys.argv[3]))
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": res.raw_rows,
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu_s": cpu() - cpu0, "rows": res.raw_rows,
                   "written": res.rows_written, "mode": res.mode,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -95,7 +104,10 @@ def child_load(db: Path, url: str, parallel: int, mode: str = "full") -> dict:
 
 
 def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
-    figures: dict = {"rows": rows, "parallel": parallel}
+    import os
+
+    figures: dict = {"rows": rows, "parallel": parallel,
+                     "load_avg_1m_before": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         small = max(rows // 5, 1)
@@ -111,6 +123,7 @@ def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
         full = child_load(db, url, parallel)
         assert full["rows"] == rows, full
         figures["full_load_s"] = round(full["seconds"], 2)
+        figures["full_load_client_cpu_s"] = round(full["cpu_s"], 2)  # PostgreSQL's not included
         figures["peak_rss_mb"] = round(full["peak_rss_mb"])
         figures["full_vs_copy_ratio"] = round(figures["copy_binary_s"] / full["seconds"], 2)
         echo(f"full load {figures['full_load_s']} s; changing 1% of rows ...")
@@ -123,6 +136,7 @@ def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
         figures["incremental_pct_of_full"] = round(
             100 * figures["incremental_s"] / figures["full_load_s"], 1)
     _psql(url, "DROP TABLE IF EXISTS ehb_bench_rows")
+    figures["load_avg_1m_after"] = round(os.getloadavg()[0], 1)
     return figures
 
 

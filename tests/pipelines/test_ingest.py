@@ -100,20 +100,21 @@ def test_full_refresh_on_demand(con, database_url):
 
 KILLABLE = """
 import sys, duckdb
+import adbc_driver_postgresql.dbapi  # imported before "started": the kill lands mid-load
 from pipelines.ingest import ingest_table
 from pipelines.tables import BY_NAME
 con = duckdb.connect(sys.argv[1])
 print("started", flush=True)
 ingest_table(con, sys.argv[2], BY_NAME["security_events"], full_refresh=sys.argv[3] == "full",
-             parallel=1)
+             parallel=2)
 print("finished", flush=True)
 """
 
 
 @pytest.mark.slow
 def test_killed_ingestion_then_rerun_matches_source(warehouse_dir, database_url, seeded):
-    """SIGKILL an ingestion midway (full load, then an incremental one): the rerun leaves
-    the warehouse equal to PostgreSQL."""
+    """SIGKILL an ingestion midway (a full load in two ctid-range streams, then an incremental
+    one): the rerun leaves the warehouse equal to PostgreSQL."""
     table = BY_NAME["security_events"]
     pg_exec(database_url,
             "INSERT INTO security_events (event_type, email, client_ip, details) "
