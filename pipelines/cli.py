@@ -65,7 +65,7 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("ingest")
     def bench_ingest(
         rows: int = typer.Option(5_000_000, help="rows in the benchmark table"),
-        parallel: int = typer.Option(2, help="parallel COPY streams over id ranges"),
+        parallel: int = typer.Option(2, help="parallel COPY streams over page (ctid) ranges of one snapshot"),
         skip_freshness: bool = typer.Option(False, help="skip the write->snapshot measurement"),
     ) -> None:
         """Full load vs COPY BINARY, peak RSS, incremental after 1% change, freshness."""
