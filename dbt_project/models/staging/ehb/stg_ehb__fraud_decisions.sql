@@ -31,9 +31,9 @@ select
     end as outcome,
     coalesce(len(d.hits), 0) as rules_hit,
     -- the rule that weighed most (ties: by name), 'none' when no rule fired
-    coalesce(list_sort(list_transform(d.hits, h -> {'neg_points': -h.points, 'rule': h.rule}))[1]['rule'],
+    coalesce(list_sort(list_transform(d.hits, lambda h: {'neg_points': -h.points, 'rule': h.rule}))[1]['rule'],
              'none') as top_rule,
-    coalesce(list_transform(d.hits, h -> h.rule), []) as rules,
+    coalesce(list_transform(d.hits, lambda h: h.rule), []) as rules,
     c.case_id
 from decisions d
 left join {{ ref('stg_ehb__fraud_cases') }} c on c.decision_id = d.id
