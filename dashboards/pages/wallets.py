@@ -45,7 +45,10 @@ def layout(**_query):
         html.Div(id="wl-hold-kpis", className="kpis"),
         html.Div([graph("wl-holds")], className="row"),
         html.H3("Held and blocked transfers (click a kind above to filter)"),
-        grid("wl-holds-grid", HOLDS),
+        grid("wl-holds-grid", HOLDS, ["decided_at", "hold_kind", "status", "amount_minor",
+                                      "currency", "user_id", "to_user_id", "score",
+                                      "top_rule", "age_hours", "case_id", "request_id",
+                                      "reviewer_outcome", "resolved_at", "decision_id"]),
     ])
 
 
