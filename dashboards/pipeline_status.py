@@ -119,7 +119,9 @@ def read_status(home: Path, run_limit: int = RUN_LIMIT,
 
 
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dagster-status")
-_lock = threading.Lock()
+# Re-entrant: a future that is already done runs its done-callback (which takes the lock) at
+# once in the thread adding it, which holds the lock there.
+_lock = threading.RLock()
 _cache: dict[str, PipelineStatus] = {}
 _pending: dict[str, Future] = {}
 
