@@ -31,7 +31,7 @@ CHECK_LIMIT = 2000
 class CheckResult:
     asset: str
     check: str
-    status: str  # passed, failed, running, skipped
+    status: str  # passed, failed, running, not run (its run ended first), skipped
     severity: str  # ERROR, WARN ('' while running)
     at: float | None  # epoch seconds
     summary: str  # metadata, shortened
@@ -99,14 +99,22 @@ def read_status(home: Path, run_limit: int = RUN_LIMIT,
                                 .limit(check_limit)).fetchall()
         keys = [dg.AssetCheckKey(dg.AssetKey.from_db_string(a), name) for a, name in rows]
         latest = storage.get_latest_asset_check_execution_by_key(keys) if keys else {}
+        # a check still planned is running only while its run is: otherwise it never ran
+        planned_runs = sorted({rec.run_id for rec in latest.values()
+                               if rec.status.value == "PLANNED"})
+        live = {r.dagster_run.run_id for r in instance.get_run_records(
+            filters=dg.RunsFilter(run_ids=planned_runs))
+            if not r.dagster_run.is_finished} if planned_runs else set()
         for key, rec in latest.items():
             evaluation = (rec.event.dagster_event.event_specific_data
                           if rec.event is not None and rec.event.dagster_event else None)
+            if not hasattr(evaluation, "passed"):  # planned, never evaluated (run stopped)
+                evaluation = None
             state = rec.status.value.lower()
             if evaluation is not None:
                 state = "passed" if evaluation.passed else "failed"
             elif state == "planned":
-                state = "running"
+                state = "running" if rec.run_id in live else "not run"
             out.checks.append(CheckResult(
                 key.asset_key.to_user_string(), key.name, state,
                 evaluation.severity.value if evaluation is not None else "",
@@ -160,6 +168,16 @@ def status(home: Path | None = None, timeout: float = TIMEOUT_SECONDS) -> Pipeli
             return cached  # stale but real; the read goes on and the next refresh has it
         return PipelineStatus(key, error="reading the Dagster instance is taking long; "
                                          "the next refresh shows it")
+
+
+def warm_up() -> None:
+    """Import Dagster on the worker thread now (seconds, once per process), so the first
+    page view does not pay for it."""
+    def _import():
+        import dagster  # noqa: F401
+        from dagster._core.storage.event_log import schema  # noqa: F401
+
+    _pool.submit(_import)
 
 
 def clear_cache() -> None:

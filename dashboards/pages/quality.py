@@ -81,7 +81,7 @@ def pipeline_health(max_rows: int = 50) -> tuple[list, dict, dict, list, list]:
         counts[(_kind(c.check), c.status)] = counts.get((_kind(c.check), c.status), 0) + 1
     kinds = ["gx_suite", "reconcile_daily", "dbt test"]
     colors = {"passed": "#2ca02c", "failed": "#d62728", "running": "#1f77b4",
-              "skipped": "#999"}
+              "not run": "#999"}
     fig_checks = figure([bar(kinds, [counts.get((k, s), 0) for k in kinds], s,
                              marker={"color": col}) for s, col in colors.items()],
                         "Asset checks by kind, latest result", barmode="stack")
@@ -117,6 +117,8 @@ def pipeline_health(max_rows: int = 50) -> tuple[list, dict, dict, list, list]:
 
 
 def register_callbacks(app) -> None:
+    pipeline_status.warm_up()
+
     @app.callback(Output("dq-check-kpis", "children"), Output("dq-checks", "figure"),
                   Output("dq-runs", "figure"), Output("dq-check-table", "children"),
                   Output("dq-run-table", "children"), Input("dq-tick", "n_intervals"))

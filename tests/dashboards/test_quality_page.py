@@ -75,7 +75,7 @@ def test_page_shows_checks_and_runs(signed_in, dagster_home):
     assert cards["Last run"].startswith("SUCCESS · ")
     fig = out["dq-checks"]["figure"]["data"]
     assert {t["name"]: sum(t["y"]) for t in fig} == {"passed": 1, "failed": 1, "running": 0,
-                                                    "skipped": 0}
+                                                    "not run": 0}
     table = str(out["dq-check-table"]["children"])
     assert "amounts_positive" in table and "negative_rows=3" in table
     assert len(out["dq-runs"]["figure"]["data"][0]["x"]) == 1
@@ -97,3 +97,22 @@ def test_reads_are_cached(dagster_home):
     assert pipeline_status.status(dagster_home) is first  # within CACHE_SECONDS
     pipeline_status.clear_cache()
     assert len(pipeline_status.status(dagster_home).runs) == 2
+
+
+def test_a_check_whose_run_failed_before_it_shows_as_not_run(dagster_home):
+    """A run that stopped before its checks ran leaves them planned, not passed or failed."""
+    @dg.asset(check_specs=[dg.AssetCheckSpec("never_ran", asset="broken_q")])
+    def broken_q():
+        raise RuntimeError("the step fails before its check")
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        job = dg.define_asset_job("b_job", selection=[broken_q]).resolve(
+            asset_graph=dg.Definitions(assets=[broken_q]).resolve_asset_graph())
+        assert not job.execute_in_process(instance=instance, raise_on_error=False).success
+    finally:
+        instance.dispose()
+    st = pipeline_status.read_status(dagster_home)
+    assert st.error is None
+    assert [(c.check, c.status, c.severity) for c in st.checks] == [("never_ran", "not run", "")]
+    assert st.runs[0].status == "FAILURE"
