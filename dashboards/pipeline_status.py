@@ -3,9 +3,10 @@ and the last runs, read from the Dagster instance storage (data/dagster: SQLite 
 PostgreSQL when DAGSTER_PG_URL is configured in its dagster.yaml) through the instance API.
 
 The storage is readable whether or not Dagster (UI, daemon) is running. Reads are bounded (a
-few runs, a capped number of checks), done on one worker thread with a time limit, and cached
-for CACHE_SECONDS: a page refresh never waits on a slow or missing storage for more than
-TIMEOUT_SECONDS, and Dagster is imported only when the page first asks (in that thread).
+few runs, a capped number of checks) and done on one worker thread; a result is fresh for
+CACHE_SECONDS, then served as it is while a background read replaces it. Only the first read
+of an instance is waited for (at most TIMEOUT_SECONDS), and the app starts that read, with
+the Dagster import, when it registers the page (`warm_up`).
 """
 
 from __future__ import annotations
@@ -143,41 +144,47 @@ def _safe_read(home: Path) -> PipelineStatus:
                               read_at=time.time())
 
 
+def _refresh(key: str, home: Path) -> Future:
+    """The read of `home` in flight, or a new one (call with _lock held)."""
+    future = _pending.get(key)
+    if future is None:
+        future = _pending[key] = _pool.submit(_safe_read, home)
+
+        def _store(done: Future, key=key):
+            with _lock:
+                _cache[key] = done.result()
+                _pending.pop(key, None)
+
+        future.add_done_callback(_store)
+    return future
+
+
 def status(home: Path | None = None, timeout: float = TIMEOUT_SECONDS) -> PipelineStatus:
-    """The cached status (fresh within CACHE_SECONDS), else a new bounded read."""
+    """The cached status: fresh within CACHE_SECONDS; older, it is returned at once while a
+    new read runs in the background (the next refresh shows it). Only the very first read of
+    an instance is waited for, at most `timeout` seconds."""
     home = Path(home or dagster_home())
     key = str(home)
     with _lock:
         cached = _cache.get(key)
         if cached is not None and time.time() - cached.read_at < CACHE_SECONDS:
             return cached
-        future = _pending.get(key)
-        if future is None:
-            future = _pending[key] = _pool.submit(_safe_read, home)
-
-            def _store(done: Future, key=key):
-                with _lock:
-                    _cache[key] = done.result()
-                    _pending.pop(key, None)
-
-            future.add_done_callback(_store)
+        future = _refresh(key, home)
+        if cached is not None:
+            return cached
     try:
         return future.result(timeout=timeout)
     except FutureTimeout:
-        if cached is not None:
-            return cached  # stale but real; the read goes on and the next refresh has it
         return PipelineStatus(key, error="reading the Dagster instance is taking long; "
                                          "the next refresh shows it")
 
 
-def warm_up() -> None:
-    """Import Dagster on the worker thread now (seconds, once per process), so the first
-    page view does not pay for it."""
-    def _import():
-        import dagster  # noqa: F401
-        from dagster._core.storage.event_log import schema  # noqa: F401
-
-    _pool.submit(_import)
+def warm_up(home: Path | None = None) -> None:
+    """At app start: import Dagster and read the instance on the worker thread, so the first
+    page view finds the status cached."""
+    home = Path(home or dagster_home())
+    with _lock:
+        _refresh(str(home), home)
 
 
 def clear_cache() -> None:

@@ -116,3 +116,19 @@ def test_a_check_whose_run_failed_before_it_shows_as_not_run(dagster_home):
     assert st.error is None
     assert [(c.check, c.status, c.severity) for c in st.checks] == [("never_ran", "not run", "")]
     assert st.runs[0].status == "FAILURE"
+
+
+def test_an_old_result_is_served_at_once_while_a_new_read_runs(dagster_home, monkeypatch):
+    _materialize(dagster_home, fail=False)
+    first = pipeline_status.status(dagster_home)
+    _materialize(dagster_home, fail=True)
+    monkeypatch.setattr(pipeline_status, "CACHE_SECONDS", 0.0)
+    assert pipeline_status.status(dagster_home, timeout=0) is first  # stale, not waited for
+    import time
+
+    deadline = time.monotonic() + 30  # the background read stores its result when done
+    newer = first
+    while newer is first and time.monotonic() < deadline:
+        time.sleep(0.05)
+        newer = pipeline_status.status(dagster_home, timeout=0)
+    assert len(newer.runs) == 2 and len(first.runs) == 1
