@@ -37,7 +37,7 @@ _LOGIN_HTML = """<!doctype html><html><head><title>Sign in · EHB-5 analytics</t
 {error}<label>Email <input name="email" type="email" autocomplete="username" required
 value="{email}"></label><label>Password <input name="password" type="password"
 autocomplete="current-password" required></label><input type="hidden" name="next"
-value="{next}"><button type="submit" id="sign-in">Sign in</button></form></body></html>"""
+value="{next}"><input type="hidden" name="csrf_token" value="{csrf}"><button type="submit" id="sign-in">Sign in</button></form></body></html>"""
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,6 +48,23 @@ def _safe_next(target: str | None) -> str:
     return target or "/"
 
 
+def _csrf_token() -> str:
+    """The sign-in form's token, kept in the signed session cookie (per browser session)."""
+    import secrets
+
+    token = flask.session.get("csrf")
+    if not token:
+        token = flask.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    import hmac
+
+    sent, kept = flask.request.form.get("csrf_token", ""), flask.session.get("csrf", "")
+    return bool(sent and kept) and hmac.compare_digest(sent.encode(), kept.encode())
+
+
 def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
     from markupsafe import escape
 
@@ -55,14 +72,23 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
     def login():
         nxt = _safe_next(flask.request.values.get("next"))
         if flask.request.method == "GET":
-            return _LOGIN_HTML.format(error="", email="", next=escape(nxt))
+            return _LOGIN_HTML.format(error="", email="", next=escape(nxt), csrf=_csrf_token())
         email = flask.request.form.get("email", "").strip()
+        if not _csrf_ok():
+            # A cross-site form cannot read our cookie, so it cannot echo the token: refused
+            # before the credentials go anywhere (no login CSRF, no throttle burning).
+            log.info("dashboard sign-in refused: missing or wrong CSRF token")
+            err = ('<p class="error" id="login-error">the sign-in form expired; '
+                   'please try again</p>')
+            return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt),
+                                      csrf=_csrf_token()), 403
         try:
             ident = sign_in(api, email, flask.request.form.get("password", ""),
                             client_ip=flask.request.remote_addr)
         except SignInError as exc:
             err = f'<p class="error" id="login-error">{escape(exc.message)}</p>'
-            return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt)), (
+            return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt),
+                                      csrf=_csrf_token()), (
                 exc.status if exc.status != 401 else 401)
         flask.session.clear()
         flask.session.permanent = True

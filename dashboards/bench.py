@@ -40,19 +40,30 @@ def _page_callbacks(today: date):
         "/security": [("sec-by-type.figure", lambda s: {"url.search": s,
                                                         "sec-type.data": "login_failed"}, {}),
                       ("sec-grid.getRowsResponse", lambda s: {"sec-grid.getRowsRequest": {
-                          "startRow": 0, "endRow": 100}}, "search")],
+                          "startRow": 0, "endRow": 100}}, "search"),
+                      ("sec-fraud-daily.figure", lambda s: {"url.search": s}, {}),
+                      ("sec-cases-grid.getRowsResponse", lambda s: {
+                          "sec-cases-grid.getRowsRequest": {
+                              "startRow": 0, "endRow": 100,
+                              "sortModel": [{"colId": "age_hours", "sort": "desc"}]}},
+                       "search")],
         "/payments": [("pay-kpis.children", lambda s: {"url.search": s,
                                                         "pay-currency.data": None}, {})],
         "/wallets": [("wl-kpis.children", lambda s: {"url.search": s}, {}),
                      ("wl-grid.getRowsResponse", lambda s: {"wl-grid.getRowsRequest": {
                          "startRow": 0, "endRow": 100, "sortModel": [
-                             {"colId": "balance", "sort": "desc"}]}}, "search")],
+                             {"colId": "balance", "sort": "desc"}]}}, "search"),
+                     ("wl-holds.figure", lambda s: {"url.search": s}, {}),
+                     ("wl-holds-grid.getRowsResponse", lambda s: {"wl-holds-grid.getRowsRequest": {
+                         "startRow": 0, "endRow": 100}}, "search")],
+        "/franchises": [("fr-map.figure", lambda s: {"url.search": s}, {})],
         "/support": [("sp-kpis.children", lambda s: {"url.search": s, "sp-day.data": None},
                       {})],
         "/data-quality": [("dq-freshness.children", lambda s: {"url.search": s,
                                                                "dq-tick.n_intervals": 1}, {}),
                           ("dq-grid.getRowsResponse", lambda s: {"dq-grid.getRowsRequest": {
-                              "startRow": 0, "endRow": 100}}, "search")],
+                              "startRow": 0, "endRow": 100}}, "search"),
+                          ("dq-check-kpis.children", lambda s: {"dq-tick.n_intervals": 1}, {})],
     }
 
 

@@ -137,6 +137,30 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
     }, date_column="period_start", filters={"currency": "currency"},
         scope={"franchisee": "franchisee_user_id"},
         description="monthly franchise settlements (statements)"),
+    Mart("marts", "dim_franchise_territories", {
+        "territory_id": "BIGINT", "franchise_id": "BIGINT", "franchisee_user_id": "BIGINT",
+        "franchise_name": "VARCHAR", "territory_name": "VARCHAR", "country": "VARCHAR",
+        "region": "VARCHAR", "city": "VARCHAR", "exclusive": "BOOLEAN", "postal_codes": "BIGINT",
+    }, filters={"territory": "territory_id"}, scope={"franchisee": "franchisee_user_id"},
+        description="franchise territories with their country (ISO alpha-2)"),
+    # Fraud (Trusty wallet): staff only. The daily mart has no scope column (scoped viewers see
+    # nothing); held/blocked transfers carry the sender's user id.
+    Mart("marts", "fct_fraud_decisions_daily", {
+        "decision_date": "DATE", "currency": "VARCHAR", "verdict": "VARCHAR",
+        "outcome": "VARCHAR", "top_rule": "VARCHAR", "decisions": "BIGINT",
+        "amount_minor": "BIGINT", "distinct_users": "BIGINT", "score_total": "BIGINT",
+        "max_score": "BIGINT",
+    }, date_column="decision_date", filters={"currency": "currency"},
+        description="fraud-scored transfers per day, currency, verdict, outcome and top rule"),
+    Mart("marts", "fraud_holds", {
+        "decision_id": "BIGINT", "decided_at": "TIMESTAMPTZ", "decision_date": "DATE",
+        "user_id": "BIGINT", "to_user_id": "BIGINT", "currency": "VARCHAR",
+        "amount_minor": "BIGINT", "score": "BIGINT", "verdict": "VARCHAR", "top_rule": "VARCHAR",
+        "hold_kind": "VARCHAR", "case_id": "BIGINT", "request_id": "BIGINT", "status": "VARCHAR",
+        "is_open": "BOOLEAN", "reviewer_id": "BIGINT", "reviewer_outcome": "VARCHAR",
+        "outcome": "VARCHAR", "resolved_at": "TIMESTAMPTZ", "age_hours": "DOUBLE",
+    }, date_column="decision_date", filters={"currency": "currency"}, scope={"user": "user_id"},
+        description="held (fraud review, multisig approval) and blocked transfers with cases"),
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",

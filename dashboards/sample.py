@@ -249,6 +249,9 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                    '{"id": ' || i || '}' AS row_json,
                    CAST($today AS DATE)::TIMESTAMPTZ - INTERVAL 3 HOUR * i AS quarantined_at
             FROM range(1, 61) t(i)""", {"today": today})
+        from dashboards.sample_fraud import add_fraud_marts
+
+        add_fraud_marts(con, users, days, today)
         con.execute("CHECKPOINT")
     finally:
         con.close()

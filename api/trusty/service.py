@@ -108,9 +108,11 @@ def _target_account(session: Session, request: ApprovalRequest) -> int:
 
 def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amount: int,
                        currency: str, client_ip: str | None, device_id: str | None,
-                       description: str = "") -> tuple[int, dict[str, Any]]:
+                       description: str = "", now: datetime | None = None
+                       ) -> tuple[int, dict[str, Any]]:
     """Fraud-score, then post, hold for approval, hold for review, or block. Not committed;
-    returns (http status, body). A block is an answer (403) recorded with its decision."""
+    returns (http status, body). A block is an answer (403) recorded with its decision.
+    `now` is the scoring time (the simulator passes its clock; the API the real time)."""
     check_amount(amount)
     check_currency(currency)
     if user_id == to_user_id:
@@ -124,7 +126,7 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
     session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_((source.id, target.id)))
                     .order_by(LedgerAccount.id).with_for_update())
     assessment = fraud.assess(session, user_id=user_id, counterparty_id=to_user_id, amount=amount,
-                              client_ip=client_ip, device_id=device_id)
+                              client_ip=client_ip, device_id=device_id, now=now)
     decision = fraud.record(session, user_id=user_id, action="transfer",
                             counterparty_id=to_user_id, amount=amount, currency=currency,
                             client_ip=client_ip, device_id=device_id, assessment=assessment)

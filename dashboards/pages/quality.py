@@ -1,5 +1,8 @@
-"""Data quality and pipeline health: quarantined rows by table and expectation (click a
-table to filter), quarantine per day, freshness of each mart and of the snapshot itself."""
+"""Data quality and pipeline health: the latest result of every Dagster asset check (GX gate,
+reconciliation, dbt tests) and the last pipeline runs, read from the Dagster instance storage
+(dashboards.pipeline_status: bounded, cached, works with Dagster stopped); quarantined rows by
+table and expectation (click a table to filter), quarantine per day, freshness of each mart
+and of the snapshot itself."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from dashboards import filters as flt
 from dashboards.catalog import MARTS, mart
 from dashboards.components import (bar, empty_figure, failure_message, figure, graph, grid,
                                    register_grid)
+from dashboards import pipeline_status
 from dashboards.context import ctx, query, require
 from dashboards.pages._common import OPERATORS, gate
 
@@ -26,6 +30,11 @@ def layout(**_query):
         html.H2("Data quality and pipeline health"),
         dcc.Interval(id="dq-tick", interval=max(ctx().refresh_ms, 10_000)),
         html.Div(id="dq-freshness", className="kpis"),
+        html.H3("Asset checks (latest result of each) and last runs"),
+        html.Div(id="dq-check-kpis", className="kpis"),
+        html.Div([graph("dq-checks"), graph("dq-runs")], className="row"),
+        html.Div(id="dq-check-table"),
+        html.Div(id="dq-run-table"),
         html.Div([graph("dq-by-table"), graph("dq-daily")], className="row"),
         html.H3("Quarantined rows (click a table above to filter)"),
         grid("dq-grid", "ops.quarantine"),
@@ -45,7 +54,85 @@ def freshness() -> list[tuple[str, str]]:
     return out
 
 
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "—"
+
+
+def _kind(check: str) -> str:
+    return check if check in ("gx_suite", "reconcile_daily") else "dbt test"
+
+
+def _table(header: list[str], rows: list[list], id_: str) -> html.Table:
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])),
+                       html.Tbody([html.Tr([html.Td(str(c)) for c in r]) for r in rows])],
+                      id=id_, className="status-table")
+
+
+def pipeline_health(max_rows: int = 50) -> tuple[list, dict, dict, list, list]:
+    """KPI cards, checks by kind and result, run durations, and the check and run tables."""
+    from dashboards.components import kpi
+
+    st = pipeline_status.status()
+    if st.error and not st.checks and not st.runs:
+        note = [html.Div(st.error, className="notice", id="dq-dagster-note")]
+        return note, empty_figure(st.error), empty_figure(st.error), [], []
+    counts: dict[tuple[str, str], int] = {}
+    for c in st.checks:
+        counts[(_kind(c.check), c.status)] = counts.get((_kind(c.check), c.status), 0) + 1
+    kinds = ["gx_suite", "reconcile_daily", "dbt test"]
+    colors = {"passed": "#2ca02c", "failed": "#d62728", "running": "#1f77b4",
+              "not run": "#999"}
+    fig_checks = figure([bar(kinds, [counts.get((k, s), 0) for k in kinds], s,
+                             marker={"color": col}) for s, col in colors.items()],
+                        "Asset checks by kind, latest result", barmode="stack")
+    runs = list(reversed(st.runs))
+    fig_runs = figure([bar([_when(r.started)[:16] for r in runs],
+                           [round(r.seconds or 0, 1) for r in runs], "seconds",
+                           marker={"color": ["#2ca02c" if r.status == "SUCCESS" else "#d62728"
+                                             for r in runs]},
+                           text=[r.status for r in runs])],
+                      "Last runs: duration in seconds (red: not a success)")
+    failed = [c for c in st.checks if c.status == "failed"]
+    errors = sum(1 for c in failed if c.severity == "ERROR")
+    last = st.runs[0] if st.runs else None
+    cards = [kpi("Checks passing", sum(c.status == "passed" for c in st.checks), None),
+             kpi("Checks failing", len(failed), None),
+             kpi("of which blocking (ERROR)", errors, None),
+             html.Div([html.Div("Last run", className="kpi-label"),
+                       html.Div(f"{last.status} · {_when(last.started)}" if last else "none",
+                                className="kpi-value", style={"fontSize": "1em"},
+                                id="dq-last-run")], className="kpi")]
+    check_rows = [[("✗ " if c.status == "failed" else "✓ " if c.status == "passed" else "")
+                   + c.status, c.severity, c.asset, c.check, _when(c.at), c.summary]
+                  for c in st.checks[:max_rows]]
+    run_rows = [[r.run_id[:8], r.job, r.status, _when(r.started),
+                 f"{r.seconds:.1f} s" if r.seconds is not None else "—"] for r in st.runs]
+    more = len(st.checks) - len(check_rows)
+    check_table = [_table(["result", "severity", "asset", "check", "when", "metadata"],
+                          check_rows, "dq-checks-table"),
+                   html.Div(f"failing first; {more} more passing checks in the Dagster UI"
+                            if more > 0 else "", className="notice")]
+    return cards, fig_checks, fig_runs, check_table, [
+        _table(["run", "job", "status", "started", "duration"], run_rows, "dq-runs-table")]
+
+
 def register_callbacks(app) -> None:
+    pipeline_status.warm_up()
+
+    @app.callback(Output("dq-check-kpis", "children"), Output("dq-checks", "figure"),
+                  Output("dq-runs", "figure"), Output("dq-check-table", "children"),
+                  Output("dq-run-table", "children"), Input("dq-tick", "n_intervals"))
+    def health(_n):
+        try:
+            require(ROLES)
+            return pipeline_health()
+        except Exception as exc:
+            msg = failure_message(exc)
+            if msg is None:
+                raise
+            return [html.Div(msg, className="notice")], empty_figure(msg), \
+                empty_figure(msg), [], []
+
     @app.callback(Output("dq-freshness", "children"), Output("dq-by-table", "figure"),
                   Output("dq-daily", "figure"), Input("url", "search"),
                   Input("dq-tick", "n_intervals"))

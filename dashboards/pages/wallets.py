@@ -3,8 +3,10 @@ balances against the ledger, ledger volume and transfers per day against the pre
 in one currency at a time; balances by account kind (click a kind to filter the accounts
 table) and every ledger account as a drill-down grid.
 
-Held funds are the balances of `hold` accounts. The contract has no mart of blocked transfers
-yet, so none are shown. Accounts are scoped by user_id: staff only open this page.
+Held funds are the balances of `hold` accounts. Held and blocked transfers come from
+marts.fraud_holds (fraud review, multisig approval, blocked by the fraud rules): per day by
+kind (click a kind to filter the transfers grid) and as a drill-down grid. Accounts and holds
+are scoped by user_id: staff only open this page.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from dashboards.pages._common import ANALYSTS, currency_period_sums, gate
 
 ROLES = ANALYSTS
 LEDGER, BALANCES = "marts.fct_ledger_daily", "marts.wallet_balances"
+HOLDS = "marts.fraud_holds"
+HOLD_KINDS = {"fraud_review": "held for fraud review", "approval": "held for approval",
+              "blocked": "blocked"}
 dash.register_page(__name__, path="/wallets", name="Wallets and ledger", order=25,
                    roles=ROLES, marts=[LEDGER, BALANCES])
 
@@ -36,7 +41,52 @@ def layout(**_query):
         html.Div([graph("wl-kinds"), graph("wl-daily")], className="row"),
         html.H3("Ledger accounts (click a kind above to filter)"),
         grid("wl-grid", BALANCES),
+        html.H3("Held and blocked transfers"),
+        html.Div(id="wl-hold-kpis", className="kpis"),
+        html.Div([graph("wl-holds")], className="row"),
+        html.H3("Held and blocked transfers (click a kind above to filter)"),
+        grid("wl-holds-grid", HOLDS, ["decided_at", "hold_kind", "status", "amount_minor",
+                                      "currency", "user_id", "to_user_id", "score",
+                                      "top_rule", "age_hours", "case_id", "request_id",
+                                      "reviewer_outcome", "resolved_at", "decision_id"]),
     ])
+
+
+def hold_summary(f: flt.Filters) -> tuple[list, dict]:
+    """KPI cards (still held now, blocked and held in the period) and the per-day figure of
+    held and blocked transfers by kind, in the filtered currency or the period's largest."""
+    from dashboards.components import kpi as card
+
+    where, params = flt.where(mart(HOLDS), f)
+    top = query(f"SELECT currency FROM {HOLDS} WHERE {where} GROUP BY 1 "
+                "ORDER BY sum(amount_minor) DESC, 1 LIMIT 1", params).rows
+    currency = f.currency or (top[0][0] if top else None)
+    if currency is None:
+        msg = "no held or blocked transfers in this period"
+        return [html.Div(msg, className="notice")], empty_figure(msg)
+    # Open holds are a current state (whatever the period); counts in the period beside them.
+    now = query(f"SELECT count(*), sum(amount_minor), max(age_hours) FROM {HOLDS} "
+                "WHERE is_open AND currency = $c", {"c": currency}).rows[0]
+    where, params = flt.where(mart(HOLDS), replace(f, currency=currency))
+    d = query(f"SELECT decision_date, hold_kind, count(*) AS n, sum(amount_minor) AS amount "
+              f"FROM {HOLDS} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)
+    m, num = money.fmt(currency), "{:,.0f}"
+    per_kind = {k: sum(r[2] for r in d.rows if r[1] == k) for k in HOLD_KINDS}
+    cards = [card("Transfers held now", int(now[0]), None, num),
+             card("Amount held now", money.major(now[1] or 0, currency), None, m),
+             card("Oldest open hold (hours)", now[2], None, "{:,.1f}"),
+             card("Held for fraud review (period)", per_kind["fraud_review"], None, num),
+             card("Held for approval (period)", per_kind["approval"], None, num),
+             card("Blocked (period)", per_kind["blocked"], None, num)]
+    traces = []
+    for kind, label in HOLD_KINDS.items():
+        rows = [r for r in d.rows if r[1] == kind]
+        traces.append(bar([r[0] for r in rows],
+                          [float(money.major(r[3], currency)) for r in rows], label,
+                          customdata=[kind] * len(rows)))
+    fig = figure(traces, f"Held and blocked transfers per day ({currency}, click a kind)",
+                 barmode="stack")
+    return cards, fig
 
 
 def balances(currency: str) -> dict[str, int]:
@@ -125,3 +175,24 @@ def register_callbacks(app) -> None:
         return {"kind": {"filterType": "text", "type": "equals", "filter": kind}} if kind else {}
 
     register_grid(app, "wl-grid", BALANCES, ROLES)
+
+    @app.callback(Output("wl-hold-kpis", "children"), Output("wl-holds", "figure"),
+                  Input("url", "search"))
+    def holds(search):
+        try:
+            require(ROLES)
+            return hold_summary(flt.from_query(search))
+        except Exception as exc:
+            msg = failure_message(exc)
+            if msg is None:
+                raise
+            return [html.Div(msg, className="notice")], empty_figure(msg)
+
+    @app.callback(Output("wl-holds-grid", "filterModel"), Input("wl-holds", "clickData"),
+                  prevent_initial_call=True)
+    def drill_holds(click):
+        kind = click["points"][0].get("customdata") if click else None
+        return {"hold_kind": {"filterType": "text", "type": "equals", "filter": kind}} \
+            if kind else {}
+
+    register_grid(app, "wl-holds-grid", HOLDS, ROLES)

@@ -10,6 +10,19 @@ import pytest
 TODAY = date(2026, 11, 25)
 
 
+def csrf_of(client) -> str:
+    """The token the sign-in form carries (GET /login keeps it in the session cookie)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def post_login(client, data: dict):
+    """POST the sign-in form as a browser does: with the token of the form it was shown."""
+    return client.post("/login", data={**data, "csrf_token": csrf_of(client)})
+
+
 @pytest.fixture(scope="session")
 def snapshot_path(tmp_path_factory):
     from dashboards.sample import build_sample_snapshot
@@ -63,8 +76,7 @@ def signed_in(dash_app, make_user, _users_by_roles):
             _users_by_roles[key] = make_user(roles=roles)
         user, password = _users_by_roles[key]
         client = dash_app.server.test_client()
-        resp = client.post("/login", data={"email": user.email, "password": password,
-                                           "next": "/"})
+        resp = post_login(client, {"email": user.email, "password": password, "next": "/"})
         assert resp.status_code == 302, resp.data
         return client, user
     return _sign_in

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from dashboards.callbacks import Callbacks
+from tests.dashboards.conftest import post_login
 
 COUNT = 45
 
@@ -51,7 +52,7 @@ def tagged_users(database_url):
 def _signed(app, make_user, roles):
     user, password = make_user(roles=roles)
     client = app.server.test_client()
-    assert client.post("/login", data={"email": user.email, "password": password}).status_code == 302
+    assert post_login(client, {"email": user.email, "password": password}).status_code == 302
     return client, user
 
 

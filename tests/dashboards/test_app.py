@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards.callbacks import Callbacks
+from tests.dashboards.conftest import post_login
 
 SEARCH = "?start=2026-10-27&end=2026-11-25"
 
@@ -23,7 +24,7 @@ def test_pages_redirect_to_sign_in_and_callbacks_refuse_without_session(dash_app
 def test_wrong_password_is_refused_and_sets_no_session(dash_app, make_user):
     user, _ = make_user(roles=["analyst"])
     client = dash_app.server.test_client()
-    resp = client.post("/login", data={"email": user.email, "password": "not the password"})
+    resp = post_login(client, {"email": user.email, "password": "not the password"})
     assert resp.status_code == 401
     assert b"login-error" in resp.data
     assert client.get("/").status_code == 302
@@ -32,7 +33,7 @@ def test_wrong_password_is_refused_and_sets_no_session(dash_app, make_user):
 def test_sign_in_keeps_a_signed_cookie_and_redirects_locally_only(dash_app, make_user):
     user, password = make_user(roles=["analyst"])
     client = dash_app.server.test_client()
-    resp = client.post("/login", data={"email": user.email, "password": password,
+    resp = post_login(client, {"email": user.email, "password": password,
                                        "next": "https://evil.example/"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     cookie = client.get_cookie("ehb_dash")
@@ -330,7 +331,7 @@ def test_session_is_rechecked_with_the_auth_service(dash_app, make_user, databas
 
     user, password = make_user(roles=["analyst"])
     client = dash_app.server.test_client()
-    assert client.post("/login", data={"email": user.email, "password": password}).status_code == 302
+    assert post_login(client, {"email": user.email, "password": password}).status_code == 302
     assert client.get("/security").status_code == 200
 
     def age_session():

@@ -180,3 +180,56 @@ def test_seller_sees_only_their_pages(live, browser, make_user):
     page.goto(f"{live['dash']}/security")
     page.wait_for_selector("#forbidden", timeout=15_000)
     ctx.close()
+
+
+def test_fraud_map_and_pipeline_health_pages(live, browser, make_user, tmp_path, monkeypatch):
+    """Wallets holds, Security fraud cases (click a status: the paged grid follows), the
+    territory map drawn from the app's own outlines (no CDN), data quality with Dagster."""
+    from dashboards import pipeline_status
+    from tests.dashboards.test_quality_page import _materialize
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    pipeline_status.clear_cache()
+    _materialize(home, fail=True)
+
+    user, password = make_user(roles=["analyst"])
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors, outside = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    base = live["dash"]
+    page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+    _sign_in(page, base, user.email, password)
+
+    page.goto(f"{base}/wallets?start=2026-11-01&end=2026-11-25")
+    assert _bars(page, "wl-holds") > 10
+    page.wait_for_selector("#wl-holds-grid .ag-row", timeout=15_000)
+    assert page.locator("#wl-hold-kpis .kpi").count() == 6
+
+    page.goto(f"{base}/security?start=2026-11-01&end=2026-11-25")
+    assert _bars(page, "sec-fraud-daily") > 20
+    assert _bars(page, "sec-case-status") == 3
+    page.wait_for_selector("#sec-cases-grid .ag-row", timeout=15_000)
+    page.locator("#sec-case-status").scroll_into_view_if_needed()
+    box = page.locator("#sec-case-status g.point").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 3)
+    page.wait_for_function(
+        "(() => { const cells = [...document.querySelectorAll("
+        "'#sec-cases-grid .ag-center-cols-container [col-id=status]')].map(c => c.textContent);"
+        " return cells.length > 0 && new Set(cells).size === 1; })()", timeout=15_000)
+
+    page.goto(f"{base}/franchises?start=2026-06-01&end=2026-11-25")
+    page.wait_for_selector("#fr-map path.choroplethlocation", timeout=20_000)
+    assert page.locator("#fr-map path.choroplethlocation").count() == 4
+
+    page.goto(f"{base}/data-quality")
+    page.wait_for_selector("#dq-checks-table", timeout=20_000)
+    assert "amounts_positive" in page.inner_text("#dq-checks-table")
+    assert "SUCCESS" in page.inner_text("#dq-last-run")
+
+    assert not outside, outside  # offline: nothing fetched from another host
+    assert not errors, errors
+    ctx.close()
