@@ -94,7 +94,9 @@ def ehb_dbt(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Ware
     blocked = warehouse.blocked_tables()
     if blocked:
         context.log.warning(f"quarantine open for {blocked}: their downstream models are skipped")
-        args += ["--exclude", *[f"source:ehb.{t}+" for t in blocked]]
+        # One argument, space-separated (a union): dagster-dbt appends its own --select after
+        # it, and dbt takes only the first word of a multi-word --exclude as the option's.
+        args += ["--exclude", " ".join(f"source:ehb.{t}+" for t in sorted(blocked))]
     yield from dbt.cli(args, context=context).stream()
     # Publish here rather than in a downstream asset: Dagster skips a downstream step when any
     # upstream output was not produced, and a quarantine must block only its own marts.

@@ -58,24 +58,28 @@ def _rules_json(cfg: FraudSettings) -> str:
 
 
 def assess(session: Session, *, user_id: int, counterparty_id: int | None, amount: int,
-           client_ip: str | None, device_id: str | None) -> Assessment:
+           client_ip: str | None, device_id: str | None,
+           now: datetime | None = None) -> Assessment:
     """Score an attempt with the SQL rules (`fraud_assess`, the same the wallet transfer core
-    runs). Velocity counts decisions already recorded, so record() the attempt after this."""
+    runs) at `now` (default: the transaction's time). Velocity counts decisions already
+    recorded, so record() the attempt after this, with the same `now`."""
     found = session.execute(
         text("SELECT fraud_assess(:user_id, :counterparty, :amount, :ip, :device,"
-             " CAST(:rules AS jsonb))"),
+             " CAST(:rules AS jsonb), CAST(:now AS timestamptz))"),
         {"user_id": user_id, "counterparty": counterparty_id, "amount": amount, "ip": client_ip,
-         "device": device_id, "rules": rules_json()}).scalar_one()
+         "device": device_id, "rules": rules_json(), "now": now}).scalar_one()
     return Assessment(score=found["score"], reasons=found["reasons"])
 
 
 def record(session: Session, *, user_id: int, action: str, counterparty_id: int | None,
            amount: int, currency: str, client_ip: str | None, device_id: str | None,
-           assessment: Assessment) -> FraudDecision:
+           assessment: Assessment, now: datetime | None = None) -> FraudDecision:
     row = FraudDecision(user_id=user_id, action=action, counterparty_id=counterparty_id,
                         amount=amount, currency=currency, client_ip=client_ip, device_id=device_id,
                         score=assessment.score, decision=assessment.decision(),
                         reasons=assessment.reasons, outcome="pending")
+    if now is not None:
+        row.created_at = now
     session.add(row)
     session.flush()
     return row

@@ -65,24 +65,29 @@ CREATE TRIGGER trg_fraud_decisions_counters AFTER INSERT OR UPDATE OF outcome ON
 
 # Returns {"score", "decision": allow|review|block, "reasons": [{rule, points, detail}]}.
 FRAUD_ASSESS_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION fraud_recent(p_subject text, p_minutes int) RETURNS bigint
-LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION fraud_recent(p_subject text, p_minutes int, p_now timestamptz)
+RETURNS bigint LANGUAGE sql STABLE AS $$
   SELECT coalesce(sum(n), 0)::bigint FROM fraud_velocity
    WHERE subject = p_subject
-     AND minute >= date_trunc('minute', now() - make_interval(mins => p_minutes))
+     AND minute >= date_trunc('minute', p_now - make_interval(mins => p_minutes))
+     AND minute <= p_now
 $$;
 
+-- p_now is the scoring time: the transaction's by default; the simulator passes its clock (and
+-- records its decisions at that time), so rate rules see simulated time consistently.
 CREATE OR REPLACE FUNCTION fraud_assess(p_user bigint, p_counterparty bigint, p_amount bigint,
-                                        p_client_ip text, p_device_id text, p_rules jsonb)
+                                        p_client_ip text, p_device_id text, p_rules jsonb,
+                                        p_now timestamptz DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  v_now timestamptz := coalesce(p_now, now());
   v_window int := (p_rules->>'window_minutes')::int;
   v_score int := 0;
   v_reasons jsonb := '[]'::jsonb;
   v_n bigint; v_hist_n bigint; v_hist_sum bigint; v_max int;
   v_subjects text[] := ARRAY['ip', p_client_ip, 'device', p_device_id];
 BEGIN
-  v_n := fraud_recent('user:' || p_user, v_window);
+  v_n := fraud_recent('user:' || p_user, v_window, v_now);
   IF v_n >= (p_rules->>'max_user_attempts')::int THEN
     v_score := v_score + 40;
     v_reasons := v_reasons || jsonb_build_object('rule', 'velocity_user', 'points', 40,
@@ -90,7 +95,8 @@ BEGIN
   END IF;
   FOR i IN 1..2 LOOP
     IF v_subjects[2 * i] IS NOT NULL AND v_subjects[2 * i] <> '' THEN
-      v_n := fraud_recent(v_subjects[2 * i - 1] || ':' || v_subjects[2 * i], v_window);
+      v_n := fraud_recent(v_subjects[2 * i - 1] || ':' || v_subjects[2 * i], v_window,
+                            v_now);
       IF v_n >= (p_rules->>'max_source_attempts')::int THEN
         v_score := v_score + 40;
         v_reasons := v_reasons || jsonb_build_object('rule', 'velocity_' || v_subjects[2 * i - 1],
@@ -122,7 +128,7 @@ BEGIN
   v_max := (p_rules->>'max_failures_per_hour')::int;
   SELECT count(*) INTO v_n FROM (
     SELECT 1 FROM fraud_decisions WHERE user_id = p_user AND outcome IN ('refused', 'failed')
-       AND created_at >= now() - interval '1 hour' LIMIT v_max) f;
+       AND created_at >= v_now - interval '1 hour' AND created_at <= v_now LIMIT v_max) f;
   IF v_n >= v_max THEN
     v_score := v_score + 50;
     v_reasons := v_reasons || jsonb_build_object('rule', 'failed_attempts', 'points', 50,
@@ -137,8 +143,8 @@ END $$;
 DROP_FRAUD_SQL = r"""
 DROP TRIGGER IF EXISTS trg_fraud_decisions_counters ON fraud_decisions;
 DROP FUNCTION IF EXISTS fraud_decision_counters();
-DROP FUNCTION IF EXISTS fraud_assess(bigint, bigint, bigint, text, text, jsonb);
-DROP FUNCTION IF EXISTS fraud_recent(text, int);
+DROP FUNCTION IF EXISTS fraud_assess(bigint, bigint, bigint, text, text, jsonb, timestamptz);
+DROP FUNCTION IF EXISTS fraud_recent(text, int, timestamptz);
 DROP INDEX IF EXISTS ix_fraud_decisions_user_failures;
 CREATE INDEX ix_fraud_decisions_ip_time ON fraud_decisions (client_ip, created_at);
 CREATE INDEX ix_fraud_decisions_device_time ON fraud_decisions (device_id, created_at);

@@ -129,7 +129,8 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
                               client_ip=client_ip, device_id=device_id, now=now)
     decision = fraud.record(session, user_id=user_id, action="transfer",
                             counterparty_id=to_user_id, amount=amount, currency=currency,
-                            client_ip=client_ip, device_id=device_id, assessment=assessment)
+                            client_ip=client_ip, device_id=device_id, assessment=assessment,
+                            now=now)
     base = {"decision_id": decision.id, "score": decision.score, "decision": decision.decision}
     if decision.decision == "block":
         decision.outcome = "refused"
@@ -158,13 +159,17 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
 
 
 def record_refusal(session: Session, *, user_id: int, to_user_id: int | None, amount: int,
-                   currency: str, client_ip: str | None, device_id: str | None) -> None:
+                   currency: str, client_ip: str | None, device_id: str | None,
+                   now: datetime | None = None) -> None:
     """A refused attempt (e.g. overdraft) still counts for the failed-attempts rule."""
     session.rollback()
-    session.add(FraudDecision(user_id=user_id, action="transfer", counterparty_id=to_user_id,
-                              amount=amount if isinstance(amount, int) else 0,
-                              currency=str(currency)[:3], client_ip=client_ip, device_id=device_id,
-                              score=0, decision="allow", reasons=[], outcome="failed"))
+    row = FraudDecision(user_id=user_id, action="transfer", counterparty_id=to_user_id,
+                        amount=ledger.attempted_amount(amount),
+                        currency=str(currency)[:3], client_ip=client_ip, device_id=device_id,
+                        score=0, decision="allow", reasons=[], outcome="failed")
+    if now is not None:
+        row.created_at = now
+    session.add(row)
     session.commit()
 
 

@@ -296,10 +296,15 @@ FAILED_ATTEMPT_SQL = (
     " 'failed')")
 
 
+def attempted_amount(amount: Any) -> int:
+    return amount if isinstance(amount, int) and amount > 0 else 0
+
+
 def _failed_attempt_params(user_id: int, to_user_id: Any, amount: Any, currency: Any,
                            client_ip: str | None, device_id: str | None) -> dict[str, Any]:
+    # An attempt with a malformed amount (zero, negative, not an integer) counts, recorded as 0.
     return {"user_id": user_id, "to_user_id": to_user_id if isinstance(to_user_id, int) else None,
-            "amount": amount if isinstance(amount, int) else 0, "currency": str(currency)[:3],
+            "amount": attempted_amount(amount), "currency": str(currency)[:3],
             "ip": client_ip, "device": device_id}
 
 

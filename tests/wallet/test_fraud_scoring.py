@@ -159,3 +159,18 @@ def test_allowed_and_failed_attempts_are_recorded_and_velocity_holds(
     assert ledger_snapshot(db) == before
     assert [d[:2] for d in _decisions(db, sender.id)] == [
         ("allow", "posted"), ("allow", "posted"), ("allow", "failed"), ("review", "held")]
+
+
+def test_an_attempt_with_a_malformed_amount_counts_as_failed_with_amount_zero(
+        client, funded, auth_headers, db, fraud_config):
+    # It is probing, so it counts for the failed-attempts rule; the warehouse's gate expects
+    # attempted amounts >= 0, so a negative one is recorded as 0 rather than as it came.
+    fraud_config(**DEFAULTS)
+    sender, _ = funded(1_000)
+    payee, _ = funded(0)
+    before = ledger_snapshot(db)
+    r = _send(client, auth_headers(sender), payee.id, -500)
+    assert r.status_code in (400, 422), r.text
+    assert ledger_snapshot(db) == before
+    assert db.execute(text("SELECT outcome, amount FROM fraud_decisions WHERE user_id = :u"),
+                      {"u": sender.id}).all() == [("failed", 0)]

@@ -120,7 +120,8 @@ def _transfer(ctx, session, user: dict, other: dict, amount: int) -> int:
         session.commit()
     except AppError:
         trusty.record_refusal(session, user_id=user["id"], to_user_id=other["id"],
-                              amount=amount, currency=CURRENCY, client_ip=ip, device_id=device)
+                              amount=amount, currency=CURRENCY, client_ip=ip, device_id=device,
+                              now=ctx.clock.now)
         ctx.count("transfers_refused")
         return 422
     ctx.count({201: "transfers", 202: "transfers_held", 403: "transfers_blocked"}.get(

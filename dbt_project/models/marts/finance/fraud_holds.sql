@@ -3,7 +3,8 @@
 -- the current one; age is to resolution, or to the build for what is still open.
 with decisions as (
     select * from {{ ref('stg_ehb__fraud_decisions') }}
-    where action = 'transfer' and (verdict in ('hold', 'block') or outcome = 'held')
+    where action in ('transfer', 'wallet_transfer') and  -- trusty and wallet transfers
+      (verdict in ('hold', 'block') or outcome = 'held')
 ),
 
 requests as (  -- a policy hold opens its request in the same transaction as the decision
