@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.dbt_assets import SNAPSHOT_KEY, dbt_resource, ehb_dbt
 from pipelines.exports import export_schedules, report_exports
-from pipelines.raw_assets import FULL_REFRESH_TAG, raw_assets, reconcile_checks
+from pipelines.raw_assets import FULL_REFRESH_TAG, raw_assets
 from pipelines.refresh import refresh_sensor
 from pipelines.warehouse import Warehouse
 
@@ -31,7 +31,6 @@ full_job = dg.define_asset_job("ehb_full_refresh", selection=everything,
 
 defs = dg.Definitions(
     assets=[*raw_assets, ehb_dbt, warehouse_snapshot],
-    asset_checks=reconcile_checks,
     jobs=[incremental_job, full_job, report_exports],
     schedules=[
         dg.ScheduleDefinition(job=incremental_job, cron_schedule="*/15 * * * *"),
