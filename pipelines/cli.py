@@ -53,6 +53,16 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
             result = run_pipeline()
             typer.echo(f"[pipeline] incremental run {'ok' if result.success else 'FAILED'}")
 
+    @pipeline.command("refresh")
+    def refresh(full: bool = typer.Option(False, "--full", help="ask for a full refresh")) -> None:
+        """Ask the running Dagster (its `refresh_requests` sensor) for a run now."""
+        import getpass
+
+        from pipelines.refresh import request_refresh
+
+        path = request_refresh(full=full, requested_by=getpass.getuser())
+        typer.echo(f"refresh requested ({'full' if full else 'incremental'}): {path.name}")
+
     @pipeline.command("ui")
     def ui(host: str = "127.0.0.1", port: int = typer.Option(None)) -> None:
         """Serve the Dagster UI on the workspace (blocking)."""

@@ -13,6 +13,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.raw_assets import FULL_REFRESH_TAG
 from pipelines.warehouse import Warehouse
 
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
@@ -88,9 +89,12 @@ class EhbTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project,
             dagster_dbt_translator=EhbTranslator())
 def ehb_dbt(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """`dbt build`, minus everything downstream of a raw table whose quarantine is open."""
+    """`dbt build`, minus everything downstream of a raw table whose quarantine is open; the
+    full-refresh job (nightly) rebuilds the incremental marts from scratch."""
     warehouse.dir()  # sets EHB_WAREHOUSE_DIR for the dbt subprocess
     args = ["build"]
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+        args.append("--full-refresh")
     blocked = warehouse.blocked_tables()
     if blocked:
         context.log.warning(f"quarantine open for {blocked}: their downstream models are skipped")

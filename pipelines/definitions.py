@@ -1,11 +1,13 @@
 """The Dagster code location (workspace.yaml): raw ingestion with its GX gate, dbt models and
-their tests, the published snapshot, schedules; freshness policies sit on the assets."""
+their tests, the published snapshot, schedules, the on-demand refresh sensor; freshness
+policies sit on the assets."""
 
 import dagster as dg
 
 from pipelines.dbt_assets import SNAPSHOT_KEY, dbt_resource, ehb_dbt
 from pipelines.exports import export_schedules, report_exports
-from pipelines.raw_assets import FULL_REFRESH_TAG, raw_assets, reconcile_checks
+from pipelines.raw_assets import FULL_REFRESH_TAG, raw_assets
+from pipelines.refresh import refresh_sensor
 from pipelines.warehouse import Warehouse
 
 
@@ -29,13 +31,13 @@ full_job = dg.define_asset_job("ehb_full_refresh", selection=everything,
 
 defs = dg.Definitions(
     assets=[*raw_assets, ehb_dbt, warehouse_snapshot],
-    asset_checks=reconcile_checks,
     jobs=[incremental_job, full_job, report_exports],
     schedules=[
         dg.ScheduleDefinition(job=incremental_job, cron_schedule="*/15 * * * *"),
         dg.ScheduleDefinition(job=full_job, cron_schedule="0 2 * * *"),
         *export_schedules,
     ],
+    sensors=[refresh_sensor(incremental_job, full_job)],
     resources={"warehouse": Warehouse(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

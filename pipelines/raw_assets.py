@@ -1,5 +1,7 @@
-"""One Dagster asset per operational table (pipelines.tables.TABLES), each with its Great
-Expectations gate as an asset check, plus a daily reconciliation check against PostgreSQL."""
+"""One Dagster asset per operational table (pipelines.tables.TABLES), each with two asset checks
+evaluated in the same step, right after the batch lands: its Great Expectations gate and a daily
+reconciliation against PostgreSQL. (Separate check steps cost ~0.7 s each, 29 of them per run,
+mostly Dagster's per-step events.)"""
 
 
 from datetime import timedelta
@@ -28,13 +30,18 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         deps=parent_keys,  # parents first, so referential checks see them
         description=f"PostgreSQL `{table.name}` merged incrementally on `{table.pk}` "
                     f"(cursor `{table.cursor}`), validated by Great Expectations.",
-        check_specs=[dg.AssetCheckSpec(
-            "gx_suite", asset=key,
-            description="Great Expectations suite on the ingested batch; failing rows go to "
-                        "ops.quarantine and keep this table's downstream dbt models from building.")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "gx_suite", asset=key,
+                description="Great Expectations suite on the ingested batch; failing rows go to "
+                            "ops.quarantine and keep this table's downstream dbt models from "
+                            "building."),
+            dg.AssetCheckSpec("reconcile_daily", asset=key, description=_reconcile_text(table)),
+        ],
     )
     def _asset(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         from pipelines.ingest import ingest_table
+        from pipelines.reconcile import reconcile_daily
         from pipelines.validate import validate_batch
 
         full = context.run.tags.get(FULL_REFRESH_TAG) == "true"
@@ -43,6 +50,7 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
             res = ingest_table(con, warehouse.source_url(), table, full_refresh=full,
                                batch_id=batch_id)
             report = validate_batch(con, table, res.batch_id)
+            diffs, days = reconcile_daily(con, warehouse.source_url(), table)
         check_meta: dict = {
             "batch_id": res.batch_id, "rows_validated": report.rows,
             "quarantined_this_batch": report.quarantined,
@@ -58,33 +66,23 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
                 "rows_written": res.rows_written, "rows_deleted": res.rows_deleted,
                 "seconds": round(res.seconds, 3), "dagster/row_count": res.raw_rows,
             },
-            check_results=[dg.AssetCheckResult(
-                check_name="gx_suite", passed=report.success,
-                severity=dg.AssetCheckSeverity.ERROR, metadata=check_meta)],
+            check_results=[
+                dg.AssetCheckResult(check_name="gx_suite", passed=report.success,
+                                    severity=dg.AssetCheckSeverity.ERROR, metadata=check_meta),
+                dg.AssetCheckResult(
+                    check_name="reconcile_daily", passed=not diffs,
+                    metadata={"days_compared": days, "days_different": len(diffs),
+                              "first_differences": dg.MetadataValue.json(diffs[:10])}),
+            ],
         )
 
     return _asset
 
 
-def _reconcile_check(table: Table) -> dg.AssetChecksDefinition:
+def _reconcile_text(table: Table) -> str:
     date_col, money_col = table.reconcile
-
-    @dg.asset_check(asset=raw_key(table), name="reconcile_daily",
-                    description=f"Per day of `{date_col}`: row count"
-                                + (f" and sum of `{money_col}`" if money_col else "")
-                                + " in raw equal PostgreSQL.")
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        from pipelines.reconcile import reconcile_daily
-
-        with warehouse.connect() as con:
-            diffs, days = reconcile_daily(con, warehouse.source_url(), table)
-        return dg.AssetCheckResult(
-            passed=not diffs,
-            metadata={"days_compared": days, "days_different": len(diffs),
-                      "first_differences": dg.MetadataValue.json(diffs[:10])})
-
-    return _check
+    return (f"Per day of `{date_col}`: row count"
+            + (f" and sum of `{money_col}`" if money_col else "") + " in raw equal PostgreSQL.")
 
 
 raw_assets = [_raw_asset(t) for t in TABLES]
-reconcile_checks = [_reconcile_check(t) for t in TABLES]

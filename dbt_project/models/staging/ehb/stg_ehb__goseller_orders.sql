@@ -18,6 +18,7 @@ select
     delivered_at,
     canceled_at,
     returned_at,
-    created_at
+    created_at,
+    _ingested_at  -- when the warehouse last wrote this row (incremental marts)
 from {{ source('ehb', 'goseller_orders') }}
 where placed_at is not null

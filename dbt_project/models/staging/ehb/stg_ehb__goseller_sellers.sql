@@ -4,5 +4,6 @@ select
     shop_name,
     status,
     verified_at,
-    created_at
+    created_at,
+    _ingested_at
 from {{ source('ehb', 'goseller_sellers') }}

@@ -9,5 +9,6 @@ select
     amount_captured,
     amount_refunded,
     fee_amount,
-    created_at
+    created_at,
+    _ingested_at  -- when the warehouse last wrote this row (incremental marts)
 from {{ source('ehb', 'payment_intents') }}
