@@ -24,8 +24,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import psycopg
-from sqlalchemy.engine import make_url
 
 FUNDING = 10**12
 PGBENCH_SCRIPT = """\\set a random(0, :n - 1)
@@ -65,18 +63,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _scratch_database(base_url: str) -> tuple[str, str]:
-    name = f"ehb_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name, make_url(base_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(base_url: str, name: str) -> None:
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _make_accounts(n: int) -> tuple[list[int], list[int]]:
@@ -225,50 +211,46 @@ def _bench_rules() -> str:
 
 def run(base_url: str, *, seconds: int = 8, clients: int = 16, workers: int = 2,
         spread_accounts: int = 100, hot_accounts: int = 10, keep: bool = False) -> list[Case]:
-    from api import migrate
     from api.auth.tokens import issue_access_token
-    from api.db import reset_engine
+    from api.scratchdb import scratch_database
     from api.settings import get_settings
 
-    name, url = _scratch_database(base_url)
-    os.environ["DATABASE_URL"] = url
-    reset_engine()
-    proc = None
-    try:
-        migrate.upgrade()
-        cases = [Case("spread", spread_accounts), Case("hot", hot_accounts)]
-        bench_rules = _bench_rules()
-        port = _free_port()
-        proc = _start_api(url, port, workers)
-        for case in cases:
-            user_ids, account_ids = _make_accounts(case.accounts)
-            tokens = {u: issue_access_token(get_settings(), u, session_family=None) for u in user_ids}
-            case.http_tps, case.http_errors = asyncio.run(
-                _http_load(port, tokens, seconds, clients))
-            case.raw_tps = _run_pgbench(url, user_ids[0], case.accounts, clients, seconds,
-                                        bench_rules)
-        from sqlalchemy import text
+    with scratch_database(base_url, keep=keep) as url:
+        proc = None
+        try:
+            cases = [Case("spread", spread_accounts), Case("hot", hot_accounts)]
+            bench_rules = _bench_rules()
+            port = _free_port()
+            proc = _start_api(url, port, workers)
+            for case in cases:
+                user_ids, account_ids = _make_accounts(case.accounts)
+                tokens = {u: issue_access_token(get_settings(), u, session_family=None)
+                          for u in user_ids}
+                case.http_tps, case.http_errors = asyncio.run(
+                    _http_load(port, tokens, seconds, clients))
+                case.raw_tps = _run_pgbench(url, user_ids[0], case.accounts, clients, seconds,
+                                            bench_rules)
+            _check_after()
+            return cases
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=20)
 
-        from api.db import new_session
-        from api.wallet.verify import verify_ledger
 
-        with new_session() as session:
-            report = verify_ledger(session)
-        if not report.ok:
-            raise RuntimeError(f"ledger does not verify after the benchmark: {report.as_dict()}")
-        with new_session() as session:
-            held = session.execute(text(
-                "SELECT count(*) FROM fraud_decisions WHERE decision <> 'allow'")).scalar_one()
-        if held:
-            raise RuntimeError(f"{held} bench transfers were held or blocked by fraud rules")
-        return cases
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
-        from api.db import get_engine
+def _check_after() -> None:
+    """Every hash chain verifies and no bench transfer was held or blocked."""
+    from sqlalchemy import text
 
-        get_engine().dispose()
-        reset_engine()
-        if not keep:
-            _drop_database(base_url, name)
+    from api.db import new_session
+    from api.wallet.verify import verify_ledger
+
+    with new_session() as session:
+        report = verify_ledger(session)
+    if not report.ok:
+        raise RuntimeError(f"ledger does not verify after the benchmark: {report.as_dict()}")
+    with new_session() as session:
+        held = session.execute(text(
+            "SELECT count(*) FROM fraud_decisions WHERE decision <> 'allow'")).scalar_one()
+    if held:
+        raise RuntimeError(f"{held} bench transfers were held or blocked by fraud rules")
