@@ -56,6 +56,9 @@ def _page_callbacks(today: date):
                      ("wl-holds.figure", lambda s: {"url.search": s}, {}),
                      ("wl-holds-grid.getRowsResponse", lambda s: {"wl-holds-grid.getRowsRequest": {
                          "startRow": 0, "endRow": 100}}, "search")],
+        "/marketplace": [("mkt-kpis.children", lambda s: {"url.search": s,
+                                                           "mkt-seller.data": None}, {})],
+        "/affiliates": [("aff-kpis.children", lambda s: {"url.search": s}, {})],
         "/franchises": [("fr-map.figure", lambda s: {"url.search": s}, {})],
         "/support": [("sp-kpis.children", lambda s: {"url.search": s, "sp-day.data": None},
                       {})],
