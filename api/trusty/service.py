@@ -21,6 +21,7 @@ from api.trusty import fraud
 from api.trusty.models import (Approval, ApprovalRequest, FraudCase, FraudDecision,
                                MultisigPolicy, PolicyApprover)
 from api.wallet import service as ledger
+from api.wallet import transfers as ledger_transfers
 from api.wallet.currencies import check_amount, check_currency
 from api.wallet.models import LedgerAccount
 from api.wallet.service import Posting
@@ -164,7 +165,7 @@ def record_refusal(session: Session, *, user_id: int, to_user_id: int | None, am
     """A refused attempt (e.g. overdraft) still counts for the failed-attempts rule."""
     session.rollback()
     row = FraudDecision(user_id=user_id, action="transfer", counterparty_id=to_user_id,
-                        amount=ledger.attempted_amount(amount),
+                        amount=ledger_transfers.attempted_amount(amount),
                         currency=str(currency)[:3], client_ip=client_ip, device_id=device_id,
                         score=0, decision="allow", reasons=[], outcome="failed")
     if now is not None:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth.dependencies import Principal, require, require_pooled
 from api.core.asyncdb import pool_for
 from api.deps import SessionDep
-from api.wallet import service
+from api.wallet import service, transfers
 from api.wallet.idempotency import StoredResponse
 from api.wallet.permissions import WALLET_OPEN, WALLET_READ, WALLET_TRANSFER, WALLET_VERIFY
 from api.wallet.schemas import (AccountOut, HistoryItem, HistoryPage, OpenWalletIn, PostingOut,
@@ -81,8 +81,8 @@ async def transfer(body: TransferIn, request: Request,
             "device_id": device_id}
     pool = pool_for(request.app)
     if pool is None:
-        return replayable(await run_in_threadpool(lambda: service.transfer_idempotent(None, **args)))
-    return replayable(await service.transfer_idempotent_async(pool, **args))
+        return replayable(await run_in_threadpool(lambda: transfers.transfer_idempotent(None, **args)))
+    return replayable(await transfers.transfer_idempotent_async(pool, **args))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

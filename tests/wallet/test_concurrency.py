@@ -20,7 +20,7 @@ HOT = 5
 def test_hot_accounts_under_concurrency(funded, database_url):
     from api.core.errors import AppError
     from api.db import new_session
-    from api.wallet import service
+    from api.wallet import service, transfers
     from api.wallet.models import LedgerAccount, LedgerEntry
     from api.wallet.verify import verify_ledger
 
@@ -43,7 +43,7 @@ def test_hot_accounts_under_concurrency(funded, database_url):
                 amount = rng.randint(1, 900)
 
                 try:
-                    service.transfer_idempotent(session, from_user_id=src.id, to_user_id=dst.id,
+                    transfers.transfer_idempotent(session, from_user_id=src.id, to_user_id=dst.id,
                                                 amount=amount, currency="USD", description="",
                                                 key=uuid.uuid4().hex)
                     posted[n] += 1
