@@ -21,13 +21,20 @@ def pipeline_service():
 
 
 def dagster_service():
-    """The Dagster UI on workspace.yaml (answers after ~50 s; not waited for)."""
+    """The Dagster UI on workspace.yaml (answers after ~50 s; not waited for). The instance's
+    storage is created first, in a child process (the launcher does not import Dagster), so
+    the services that open it concurrently find it made (see pipelines.run.init_instance)."""
+    import subprocess
+
     from api.launcher import ServiceProcess
     from api.settings import get_settings
     from pipelines.run import dagster_home
 
     settings = get_settings()
     home = dagster_home(settings.data_dir)
+    # DAGSTER_HOME (set above, absolute) reaches the child through the environment.
+    subprocess.run([sys.executable, "-c", "from pipelines.run import init_instance; "
+                    "init_instance()"], check=True)
     exe = Path(sys.executable).parent / "dagster-webserver"
     url = f"http://{settings.api_host}:{settings.dagster_port}"
     return ServiceProcess("Dagster UI", [str(exe), "-w", str(ROOT / "workspace.yaml"),

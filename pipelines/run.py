@@ -31,6 +31,20 @@ def dagster_home(data_dir: Path | None = None) -> Path:
     return home
 
 
+def init_instance(data_dir: Path | None = None) -> Path:
+    """Create the instance's storage once. Its SQLite storages stamp their schema version when
+    first opened, and processes opening a new instance at the same moment (the pipeline
+    service, the Dagster UI's code server, the Dash app's status reader) stamp it twice, after
+    which none can open it. `ehb up` calls this before starting them."""
+    import dagster as dg
+
+    home = dagster_home(data_dir)
+    instance = dg.DagsterInstance.get()
+    instance.get_run_records(limit=1)  # touches run, event-log and schedule storage
+    instance.dispose()
+    return home
+
+
 def _report_steps(instance, callback: Callable[[str, str], None]) -> None:
     """Forward the run's step events to `callback` (the CLI's progress display)."""
     store = instance.handle_new_event
