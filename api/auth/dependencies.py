@@ -8,12 +8,10 @@ the per-user rate limit, then checks the permission (403). The route-walk test r
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -125,31 +123,23 @@ def _claims(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
 # its own validity (iat and nbf passed, exp not reached); anything else, and every miss, goes
 # through decode_access_token, which answers exactly as before. Keyed by the signing secret
 # too, so a changed secret verifies afresh. Revocation is the database check, not this.
-_VERIFIED: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
+_VERIFIED: dict[tuple[str, str], AccessClaims] = {}
 _VERIFIED_MAX = 10_000
 
 
 def _verified_claims(settings, token: str) -> AccessClaims:
     key = (settings.jwt_secret.get_secret_value(), token)
     hit = _VERIFIED.get(key)
-    now = time.time()
-    if hit is not None and hit[1] <= now < hit[2]:
-        return hit[0]
+    if hit is not None and hit.valid_from <= time.time() < hit.expires_at:
+        return hit
     claims = decode_access_token(settings, token)  # raises on anything invalid
-    payload = _payload(token)  # just verified: its times can be trusted
     if len(_VERIFIED) >= _VERIFIED_MAX:
         try:
             _VERIFIED.pop(next(iter(_VERIFIED)), None)  # the oldest entry
         except (RuntimeError, StopIteration):  # another thread changed it meanwhile
             pass
-    _VERIFIED[key] = (claims, max(float(payload["nbf"]), float(payload["iat"])),
-                      float(payload["exp"]))
+    _VERIFIED[key] = claims
     return claims
-
-
-def _payload(token: str) -> dict:
-    segment = token.split(".")[1]
-    return orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 def require(permission: Permission) -> PermissionDependency:

@@ -22,6 +22,9 @@ class AccessClaims:
     user_id: int
     session_family: str | None
     jti: str
+    # Epoch seconds: valid from max(iat, nbf) until exp (the verified token's own window).
+    valid_from: float = 0.0
+    expires_at: float = 0.0
 
 
 def issue_access_token(settings: Settings, user_id: int, session_family: str | None,
@@ -61,4 +64,6 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("invalid access token: bad subject", code="invalid_token") from None
-    return AccessClaims(user_id=user_id, session_family=claims.get("sid"), jti=claims["jti"])
+    return AccessClaims(user_id=user_id, session_family=claims.get("sid"), jti=claims["jti"],
+                        valid_from=max(float(claims["nbf"]), float(claims["iat"])),
+                        expires_at=float(claims["exp"]))

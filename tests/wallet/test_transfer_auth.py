@@ -82,7 +82,7 @@ def test_verified_token_cache_serves_only_inside_the_tokens_validity(monkeypatch
     first = dependencies._verified_claims(settings, token)
     assert dependencies._verified_claims(settings, token) == first and len(calls) == 1
     # Past its exp by the process clock: verified afresh, not served from the cache.
-    exp = dependencies._payload(token)["exp"]
+    exp = first.expires_at
     monkeypatch.setattr(dependencies.time, "time", lambda: exp + 1)
     dependencies._verified_claims(settings, token)
     assert len(calls) == 2
