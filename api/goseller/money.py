@@ -11,9 +11,9 @@ wallet-balance method, payee the seller, captured into the ledger's `payouts` sy
                             payouts -amount  wallet_clearing +/-amount  buyer wallet +amount
     payout   payouts -gross  seller wallet +net  fees +fee    (after the return window)
 
-The escrow may never go below zero here (each refund or payout takes out only what its own
-order put in; `_check_escrow` refuses otherwise, although the ledger lets `payouts` go
-negative). Orders paid before intents existed (payment_intent_id NULL) are refunded by a direct
+The escrow may never go below zero: each refund or payout takes out only what its own order
+put in, and the ledger refuses any posting that would overdraw `payouts`, answered here as 409
+`escrow_short`. Orders paid before intents existed (payment_intent_id NULL) are refunded by a direct
 posting, as they were paid.
 
 A buyer may name a card or bank payment method: a top-up payment intent first brings their
@@ -25,6 +25,9 @@ and the order/payout row that explain them commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,6 @@ from api.payments import service as payments
 from api.payments.models import PaymentIntent
 from api.payments.service import PaymentDeclined  # noqa: F401 - raised by orders.pay_order
 from api.wallet import service as ledger
-from api.wallet.models import LedgerAccount
 from api.wallet.service import InsufficientFunds, Posting
 
 HOLDING = "payouts"  # the marketplace escrow
@@ -73,15 +75,15 @@ def top_up_for_order(session: Session, order: Order,
     return payments.confirm(session, intent)
 
 
-def _check_escrow(session: Session, currency: str) -> None:
-    """Refuse (the caller rolls back) if the escrow went negative: it would mean paying out or
-    refunding money no order put in. The account row is locked by this transaction's posting,
-    so the balance read here is the one that commits."""
-    balance = session.scalar(select(LedgerAccount.balance).where(
-        LedgerAccount.code == f"system:{HOLDING}:{currency}"))
-    if balance is not None and balance < 0:
+@contextmanager
+def _from_escrow(currency: str) -> Iterator[None]:
+    """Postings that take money out of the escrow: the ledger's overdraft refusal there means
+    this order's money is not in it (the caller rolls back)."""
+    try:
+        yield
+    except InsufficientFunds:
         raise Conflict("the marketplace escrow does not hold this money", code="escrow_short",
-                       details={"currency": currency})
+                       details={"currency": currency}) from None
 
 
 def charge_order(session: Session, order: Order) -> PaymentIntent:
@@ -112,16 +114,17 @@ def refund_order(session: Session, order: Order, amount_minor: int) -> str:
     if order.payment_intent_id is None:  # paid before intents: undo the direct posting
         buyer = ledger.owned_account(session, order.buyer_id, order.currency)
         holding = ledger.system_account(session, HOLDING, order.currency)
-        tx = ledger.post(session, "goseller_refund",
-                         [Posting(holding.id, -amount_minor), Posting(buyer.id, amount_minor)],
-                         description=f"GoSeller refund of order {order.id}",
-                         details={"order_id": order.id})
+        with _from_escrow(order.currency):
+            tx = ledger.post(session, "goseller_refund",
+                             [Posting(holding.id, -amount_minor), Posting(buyer.id, amount_minor)],
+                             description=f"GoSeller refund of order {order.id}",
+                             details={"order_id": order.id})
     else:
         intent = session.scalar(select(PaymentIntent).where(
             PaymentIntent.id == order.payment_intent_id).with_for_update())
-        tx = payments.refund(session, intent, amount_minor, f"GoSeller order {order.id}",
-                             escrow_owner=True).ledger_transaction_id
-    _check_escrow(session, order.currency)
+        with _from_escrow(order.currency):
+            tx = payments.refund(session, intent, amount_minor, f"GoSeller order {order.id}",
+                                 escrow_owner=True).ledger_transaction_id
     return ref(tx)
 
 
@@ -132,8 +135,8 @@ def pay_out_seller(session: Session, payout: Payout) -> str:
     fees = ledger.system_account(session, "fees", payout.currency)
     postings = [Posting(holding.id, -payout.gross_minor), Posting(wallet.id, payout.net_minor),
                 Posting(fees.id, payout.fee_minor)]
-    tx = ledger.post(session, "goseller_payout", [p for p in postings if p.amount],
-                     description=f"GoSeller payout for order {payout.order_id}",
-                     details={"order_id": payout.order_id, "payout_id": payout.id})
-    _check_escrow(session, payout.currency)
+    with _from_escrow(payout.currency):
+        tx = ledger.post(session, "goseller_payout", [p for p in postings if p.amount],
+                         description=f"GoSeller payout for order {payout.order_id}",
+                         details={"order_id": payout.order_id, "payout_id": payout.id})
     return ref(tx)

@@ -24,7 +24,8 @@ SYSTEM_ACCOUNTS = {
     # while the provider owes us); adjustments funds test and simulator wallets.
     "clearing": True,
     "fees": False,
-    "payouts": True,
+    # The marketplace escrow: what an order put in, until its payout or refund takes it out.
+    "payouts": False,
     "cold_storage": False,
     "adjustments": True,
     # Wallet-funded payments: funds sit here between authorization and capture.

@@ -190,8 +190,9 @@ def escrow_balance(db) -> int:
 
 
 def test_escrow_never_pays_out_or_refunds_money_it_does_not_hold(client, market, db):
-    """The ledger lets `payouts` go negative; GoSeller refuses instead (escrow_short), writes
-    nothing for that order, and a payout run goes on with the others."""
+    """The ledger refuses to overdraw `payouts` (the database's no-overdraft check); GoSeller
+    answers escrow_short, writes nothing for that order, and a payout run goes on with the
+    others."""
     from tests.goseller.market import shift_system_balance
 
     shop, buyer = market.shop(), market.actor()
@@ -215,7 +216,8 @@ def test_escrow_never_pays_out_or_refunds_money_it_does_not_hold(client, market,
                       ).amount_refunded == 0
         assert ledger.owned_account(db, shop.id, "EUR", create=False) is None
         assert snapshot(db)["total"] == before["total"]
-        assert escrow_balance(db) >= 0
+        assert escrow_balance(db) == 999
+        assert ledger.system_account(db, "payouts", "EUR").allow_negative is False
     finally:
         shift_system_balance("payouts", drained)
     with new_session() as s:  # with the escrow whole again, the waiting payout goes through
