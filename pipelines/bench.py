@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.ingest import adbc_uri
+from pipelines.pg_source import adbc_uri
 from pipelines.tables import Table
 
 BENCH_TABLE = Table("ehb_bench_rows", "bench")
@@ -54,7 +54,7 @@ con.execute("SET preserve_insertion_order = false")
 con.execute("SET memory_limit = '512MB'")
 con.execute("SELECT 1").fetchall()
 import pyarrow, adbc_driver_postgresql.dbapi  # process warm-up (imports) outside the timing
-from pipelines.ingest import pg_connect
+from pipelines.pg_source import pg_connect
 pg_connect(sys.argv[2]).close()
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.ingest import pg_connect
+from pipelines.pg_source import pg_connect
 from pipelines.tables import Table
 
 

@@ -8,7 +8,7 @@ import os
 import duckdb
 import pytest
 
-from pipelines.ingest import pg_connect
+from pipelines.pg_source import pg_connect
 from pipelines.tables import Table
 
 META = ("_batch_id", "_ingested_at")

@@ -237,7 +237,7 @@ def test_incremental_run_equals_full_refresh(built, database_url, tmp_path):
 def test_lookback_matches_ingestion():
     import yaml
 
-    from pipelines.ingest import LOOKBACK
+    from pipelines.ingest_delta import LOOKBACK
 
     project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())
     assert project["vars"]["ehb_lookback_minutes"] * 60 == LOOKBACK.total_seconds()

@@ -1,0 +1,126 @@
+"""The incremental half of ingestion: the rows changed since the watermark, merged into raw.
+
+Rows with cursor > watermark - lookback are staged; the raw rows whose version changed are
+deleted (found by rowid in one scan of the key columns) and the changed and new rows appended
+(only those: a rerun writes nothing). Deleting and appending, rather than updating in place,
+keeps the commit from rewriting every row group a scattered change touches."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pyarrow as pa
+
+from pipelines.pg_source import lit
+from pipelines.tables import Table
+
+LOOKBACK = timedelta(minutes=10)   # late-committing transactions are re-read
+LOOKBACK_IDS = 10_000               # the same for append-only tables keyed by id
+STAGE_ARROW_BYTES = 64 << 20        # a delta up to this size is staged as Arrow, no copy
+
+
+def delta_where(table: Table, wm) -> str:
+    cursor_ts, cursor_id = wm
+    if table.append_only:
+        return f'"{table.cursor}" > {int(cursor_id or 0) - LOOKBACK_IDS}'
+    if not cursor_ts:
+        return ""
+    return (f'"{table.cursor}" > {lit(cursor_ts)}::timestamptz - interval '
+            f"'{int(LOOKBACK.total_seconds())} seconds'")
+
+
+def stage_delta(con, reader, extra: str) -> int:
+    """The delta as the view `_stage`. Up to STAGE_ARROW_BYTES it stays in Arrow (DuckDB scans
+    it in place); a bigger one streams into a DuckDB temp table, which spills to disk rather
+    than holding the whole delta in memory."""
+    batches, size = [], 0
+    for batch in reader:
+        batches.append(batch)
+        size += batch.nbytes
+        if size > STAGE_ARROW_BYTES:
+            con.register("_delta", pa.RecordBatchReader.from_batches(
+                reader.schema, itertools.chain(batches, reader)))
+            try:
+                rows = con.execute("CREATE OR REPLACE TEMP TABLE _stage_rows AS "
+                                   f"SELECT *, {extra} FROM _delta").fetchall()[0][0]
+            finally:
+                con.unregister("_delta")
+            con.execute("CREATE OR REPLACE TEMP VIEW _stage AS SELECT * FROM _stage_rows")
+            return rows
+    delta = pa.Table.from_batches(batches, reader.schema)
+    con.register("_delta", delta)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, {extra} FROM _delta")
+    return delta.num_rows
+
+
+def drop_stage(con) -> None:
+    """Temp objects would hold the delta's memory until the connection closes."""
+    con.execute("DROP VIEW IF EXISTS _stage; DROP TABLE IF EXISTS _stage_rows; "
+                "DROP TABLE IF EXISTS _match")
+    con.unregister("_delta")
+
+
+def read_deletes(pg, table_name: str, since):
+    """Primary keys (as text) deleted since the watermark minus the lookback, as Arrow."""
+    where = (f" AND deleted_at > {lit(since)}::timestamptz - interval "
+             f"'{int(LOOKBACK.total_seconds())} seconds'") if since else ""
+    with pg.cursor() as cur:
+        cur.execute("SELECT row_pk #>> '{}' AS pk, deleted_at FROM ops_deleted_rows "
+                    f"WHERE table_name = {lit(table_name)}{where}")
+        return cur.fetch_arrow_table()
+
+
+def add_new_columns(con, raw: str, stage: str) -> dict[str, str]:
+    """A migration added a column: add it to raw (older rows get NULL). Returns raw's types."""
+    def columns(name):
+        return {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+
+    have = columns(raw)
+    for col, typ in columns(stage).items():
+        if col not in have:
+            con.execute(f'ALTER TABLE {raw} ADD COLUMN "{col}" {typ}')
+            have[col] = typ
+    return have
+
+
+def merge(con, table: Table, raw: str) -> tuple[int, int]:
+    """Stage -> raw on the primary key: (rows written, old versions they replaced)."""
+    pk = f'"{table.pk}"'
+    same = ("TRUE" if table.append_only else  # append-only rows never change
+            "r.updated_at IS NOT DISTINCT FROM s.updated_at")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _match AS SELECT r.rowid AS _rid, s.{pk} AS _pk, "
+                f"{same} AS _same FROM {raw} r JOIN _stage s ON r.{pk} = s.{pk}")
+    replaced = 0
+    if not table.append_only:
+        replaced = con.execute(f"DELETE FROM {raw} WHERE rowid IN "
+                               "(SELECT _rid FROM _match WHERE NOT _same)").fetchall()[0][0]
+    written = con.execute(
+        f"INSERT INTO {raw} BY NAME SELECT s.* FROM _stage s "
+        f"ANTI JOIN (SELECT _pk FROM _match WHERE _same) m ON m._pk = s.{pk}").fetchall()[0][0]
+    return written, replaced
+
+
+def apply_deletes(con, table: Table, raw: str, dels, pk_type: str) -> int:
+    if not dels.num_rows:
+        return 0
+    newer = "" if table.append_only else " AND r.updated_at <= d.deleted_at"
+    con.register("_dels", dels)
+    try:
+        return con.execute(f'DELETE FROM {raw} AS r USING _dels d '
+                           f'WHERE r."{table.pk}" = TRY_CAST(d.pk AS {pk_type}){newer}'
+                           ).fetchall()[0][0]
+    finally:
+        con.unregister("_dels")
+
+
+def set_null(con, raw: str, col: str, parent_dels, col_type: str) -> None:
+    """Mirror ON DELETE SET NULL of a parent whose rows were deleted."""
+    if not parent_dels.num_rows:
+        return
+    con.register("_parent_dels", parent_dels)
+    try:
+        con.execute(f'UPDATE {raw} SET "{col}" = NULL WHERE "{col}" IN '
+                    f"(SELECT TRY_CAST(pk AS {col_type}) FROM _parent_dels)")
+    finally:
+        con.unregister("_parent_dels")
