@@ -48,10 +48,17 @@ CREATE TABLE IF NOT EXISTS ops.ingest_log (
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     batch_id VARCHAR, table_name VARCHAR, row_pk VARCHAR, expectation VARCHAR,
     row_json VARCHAR, quarantined_at TIMESTAMPTZ);
+-- released by a later validation (re-check passed, or the row version left raw); kept as history
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_at TIMESTAMPTZ;
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS release_reason VARCHAR;
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_by_batch VARCHAR;
 """
 
 
 OPS_TABLES = {"ops.watermarks", "ops.ingest_log", "ops.quarantine"}
+# the newest columns OPS_DDL adds: a warehouse without them is migrated on its next ingestion
+OPS_COLUMNS = {"ops.quarantine.released_at", "ops.quarantine.release_reason",
+               "ops.quarantine.released_by_batch"}
 
 
 @dataclass
@@ -234,9 +241,11 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     raw = f'raw."{table.name}"'
     present = {r[0] for r in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'ops' "
-        "OR (schema_name = 'raw' AND table_name = ?)", [table.name]).fetchall()}
+        "OR (schema_name = 'raw' AND table_name = ?) UNION ALL SELECT schema_name || '.' || "
+        "table_name || '.' || column_name FROM duckdb_columns() WHERE schema_name = 'ops' "
+        "AND table_name = 'quarantine'", [table.name]).fetchall()}
     exists = f"raw.{table.name}" in present
-    if not exists or not OPS_TABLES <= present:
+    if not exists or not (OPS_TABLES | OPS_COLUMNS) <= present:
         ensure_ops(con)
     wm = con.execute("SELECT cursor_ts, cursor_id, deleted_ts FROM ops.watermarks "
                      "WHERE table_name = ?", [table.name]).fetchall()
