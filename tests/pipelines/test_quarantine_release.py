@@ -86,7 +86,7 @@ def test_child_released_when_its_parent_arrives_later(warehouse, database_url):
     assert wh.blocked_tables() == [PREFS.name]
     recs = _records(wh, a_row, x_row, b_row)
     for key in ((str(a_row), parent), (str(b_row), parent), (str(x_row), parent)):
-        batch, released_at, reason, by = recs[key]
+        _batch, released_at, reason, by = recs[key]
         assert released_at is not None and (reason, by) == ("passed", "b3-prefs"), key
     assert recs[(str(a_row), parent)][0] == "b1-prefs"  # history: the batch that failed
     assert recs[(str(b_row), parent)][0] == "b2-prefs"
