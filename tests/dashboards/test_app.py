@@ -214,6 +214,15 @@ def test_data_quality_and_monitoring_pages(signed_in):
     labels = [c["props"]["children"][0]["props"]["children"] for c in dq["dq-freshness"]["children"]]
     assert labels[0] == "snapshot published" and "marts.dim_users" in labels
     assert sum(sum(t["y"]) for t in dq["dq-by-table"]["figure"]["data"]) > 0
+    # open and released quarantined rows: the cards and the stacked bars agree, both non-empty
+    by_status = {t["name"]: sum(t["y"]) for t in dq["dq-by-table"]["figure"]["data"]}
+    cards = {c["props"]["children"][0]["props"]["children"]:
+             c["props"]["children"][1]["props"]["children"] for c in dq["dq-freshness"]["children"]}
+    assert by_status["open"] > 0 and by_status["released"] > 0
+    assert cards["quarantined rows open"] == f"{by_status['open']:,}"
+    assert cards["quarantined rows released"] == f"{by_status['released']:,}"
+    daily = {t["name"]: sum(t["y"]) for t in dq["dq-daily"]["figure"]["data"]}
+    assert daily["released"] > 0 and daily["quarantined"] >= by_status["open"]
     mon = cb.values("mon-kpis.children", {"mon-tick.n_intervals": 1})
     assert mon["mon-kpis"]["children"][0]["props"]["children"][1]["props"]["children"] in (
         "ok", "fail")
