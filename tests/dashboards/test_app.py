@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards.callbacks import Callbacks
-from tests.dashboards.conftest import post_login
+from tests.dashboards.conftest import post_login, sign_out
 
 SEARCH = "?start=2026-10-27&end=2026-11-25"
 
@@ -43,7 +43,8 @@ def test_sign_in_keeps_a_signed_cookie_and_redirects_locally_only(dash_app, make
     other = dash_app.server.test_client()
     other.set_cookie("ehb_dash", cookie.value[:-4] + "AAAA")
     assert other.get("/").status_code == 302
-    assert client.get("/logout").status_code == 302
+    resp = sign_out(client)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
     assert client.get("/").status_code == 302
 
 
@@ -328,7 +329,7 @@ def test_reports_page_previews_and_downloads_scoped_rows(signed_in, api_factory,
 
 
 def dash_anonymous_download(client, rid) -> int:
-    client.get("/logout")
+    assert sign_out(client).status_code == 302
     return client.get(f"/download/report/{rid}.csv").status_code
 
 
