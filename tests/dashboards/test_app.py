@@ -359,3 +359,19 @@ def test_session_is_rechecked_with_the_auth_service(dash_app, make_user, databas
     age_session()
     assert client.post("/_dash-update-component", json={}).status_code == 401
     assert client.get("/").status_code == 302
+
+
+def test_quarantine_chart_shows_open_and_released(signed_in):
+    client, _ = signed_in(["admin"])
+    cb = Callbacks(client)
+    search = "?start=2026-11-01&end=2026-11-25"
+    cb.values("sv-result.children", {"sv-save.n_clicks": 1},
+              {"sv-name.value": "Quarantine", "sv-charts.value": ["quarantine_by_table"],
+               "url.search": search})
+    opts = cb.values("sv-open.options", {"sv-reload.n_clicks": 1, "sv-result.children": None})
+    board_id = [o for o in opts["sv-open"]["options"] if o["label"] == "Quarantine"][0]["value"]
+    board = cb.values("sv-board.children", {"sv-open.value": board_id})
+    graph = [c for c in board["sv-board"]["children"] if c["type"] == "Graph"][0]
+    traces = {t["name"]: sum(t["y"]) for t in graph["props"]["figure"]["data"]}
+    assert set(traces) == {"open", "released"}
+    assert traces["open"] > 0 and traces["released"] > 0
