@@ -45,8 +45,8 @@ _LOGOUT_HTML = """<!doctype html><html><head><title>Sign out · EHB-5 analytics<
 <link rel="stylesheet" href="/assets/style.css"></head><body class="login">
 <form method="post" action="/logout" class="login-box"><h1>EHB-5 analytics</h1>
 <p class="error" id="logout-error">the sign-out form expired; please confirm</p>
-<input type="hidden" name="csrf_token" value="{csrf}"><button type="submit" id="sign-out">Sign
-out</button></form></body></html>"""
+<input type="hidden" name="csrf_token" value="{csrf}">
+<button type="submit" id="sign-out">Sign out</button></form></body></html>"""
 
 
 def _safe_next(target: str | None) -> str:

@@ -369,9 +369,9 @@ def test_quarantine_chart_shows_open_and_released(signed_in):
               {"sv-name.value": "Quarantine", "sv-charts.value": ["quarantine_by_table"],
                "url.search": search})
     opts = cb.values("sv-open.options", {"sv-reload.n_clicks": 1, "sv-result.children": None})
-    board_id = [o for o in opts["sv-open"]["options"] if o["label"] == "Quarantine"][0]["value"]
+    board_id = next(o["value"] for o in opts["sv-open"]["options"] if o["label"] == "Quarantine")
     board = cb.values("sv-board.children", {"sv-open.value": board_id})
-    graph = [c for c in board["sv-board"]["children"] if c["type"] == "Graph"][0]
+    graph = next(c for c in board["sv-board"]["children"] if c["type"] == "Graph")
     traces = {t["name"]: sum(t["y"]) for t in graph["props"]["figure"]["data"]}
     assert set(traces) == {"open", "released"}
     assert traces["open"] > 0 and traces["released"] > 0
