@@ -18,6 +18,7 @@ from dashboards import filters as flt
 from dashboards.auth import (ClientFactory, SignInError, http_client_factory, revalidate,
                              sign_in)
 from dashboards.context import AppContext, allowed
+from dashboards.csrf import csrf_ok, csrf_token, sign_out_form
 from dashboards.auth import Identity
 from api.settings import get_settings
 from dashboards.settings import DashSettings, get_dash_settings
@@ -40,29 +41,20 @@ autocomplete="current-password" required></label><input type="hidden" name="next
 value="{next}"><input type="hidden" name="csrf_token" value="{csrf}"><button type="submit" id="sign-in">Sign in</button></form></body></html>"""
 
 
+_LOGOUT_HTML = """<!doctype html><html><head><title>Sign out · EHB-5 analytics</title>
+<link rel="stylesheet" href="/assets/style.css"></head><body class="login">
+<form method="post" action="/logout" class="login-box"><h1>EHB-5 analytics</h1>
+<p class="error" id="logout-error">the sign-out form expired; please confirm</p>
+<input type="hidden" name="csrf_token" value="{csrf}">
+<button type="submit" id="sign-out">Sign out</button></form></body></html>"""
+
+
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after sign-in.
     parsed = urlparse(target or "/")
     if parsed.scheme or parsed.netloc or not (target or "/").startswith("/"):
         return "/"
     return target or "/"
-
-
-def _csrf_token() -> str:
-    """The sign-in form's token, kept in the signed session cookie (per browser session)."""
-    import secrets
-
-    token = flask.session.get("csrf")
-    if not token:
-        token = flask.session["csrf"] = secrets.token_urlsafe(32)
-    return token
-
-
-def _csrf_ok() -> bool:
-    import hmac
-
-    sent, kept = flask.request.form.get("csrf_token", ""), flask.session.get("csrf", "")
-    return bool(sent and kept) and hmac.compare_digest(sent.encode(), kept.encode())
 
 
 def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
@@ -72,23 +64,23 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
     def login():
         nxt = _safe_next(flask.request.values.get("next"))
         if flask.request.method == "GET":
-            return _LOGIN_HTML.format(error="", email="", next=escape(nxt), csrf=_csrf_token())
+            return _LOGIN_HTML.format(error="", email="", next=escape(nxt), csrf=csrf_token())
         email = flask.request.form.get("email", "").strip()
-        if not _csrf_ok():
+        if not csrf_ok():
             # A cross-site form cannot read our cookie, so it cannot echo the token: refused
             # before the credentials go anywhere (no login CSRF, no throttle burning).
             log.info("dashboard sign-in refused: missing or wrong CSRF token")
             err = ('<p class="error" id="login-error">the sign-in form expired; '
                    'please try again</p>')
             return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt),
-                                      csrf=_csrf_token()), 403
+                                      csrf=csrf_token()), 403
         try:
             ident = sign_in(api, email, flask.request.form.get("password", ""),
                             client_ip=flask.request.remote_addr)
         except SignInError as exc:
             err = f'<p class="error" id="login-error">{escape(exc.message)}</p>'
             return _LOGIN_HTML.format(error=err, email=escape(email), next=escape(nxt),
-                                      csrf=_csrf_token()), (
+                                      csrf=csrf_token()), (
                 exc.status if exc.status != 401 else 401)
         flask.session.clear()
         flask.session.permanent = True
@@ -96,8 +88,15 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
         log.info("dashboard sign-in user_id=%s", ident.user_id)
         return flask.redirect(nxt)
 
+    # GET is routed here only to refuse it: Dash's catch-all page route would answer it 200
     @server.route("/logout", methods=["GET", "POST"])
     def logout():
+        if flask.request.method != "POST":  # a cross-site link or <img> cannot sign out
+            flask.abort(405, valid_methods=["POST"])
+        if not csrf_ok():
+            log.info("dashboard sign-out refused: missing or wrong CSRF token")
+            # still signed in; a stale tab gets a fresh form to confirm with one click
+            return _LOGOUT_HTML.format(csrf=csrf_token()), 403
         flask.session.clear()
         return flask.redirect("/login")
 
@@ -155,7 +154,7 @@ def _layout():
             html.Div("EHB-5 analytics", className="brand"),
             html.Nav(_nav(ident, marts), className="nav"),
             html.Div([html.Span(ident.email if ident else "", id="who"),
-                      html.A("Sign out", href="/logout", id="sign-out")], className="who"),
+                      sign_out_form("sign-out")], className="who"),
         ], className="topbar"),
         html.Div([
             dcc.DatePickerRange(id="f-dates", start_date=f.start.isoformat(),

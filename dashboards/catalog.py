@@ -164,7 +164,9 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",
-    }, date_column="quarantined_at", description="rows held back by validation"),
+        "released_at": "TIMESTAMPTZ", "release_reason": "VARCHAR", "released_by_batch": "VARCHAR",
+    }, date_column="quarantined_at",
+        description="rows held back by validation; open while released_at is null"),
 ]}
 
 

@@ -39,7 +39,10 @@ CHARTS: dict[str, ChartSpec] = {c.key: c for c in [
               "marts.fct_security_events_daily",
               "SELECT event_type, sum(events) AS events FROM {mart} WHERE {where} GROUP BY 1 "
               "ORDER BY 2 DESC", "bar", "event_type", ("events",)),
-    ChartSpec("quarantine_by_table", "Quarantined rows by table", "ops.quarantine",
-              "SELECT table_name, count(*) AS rows FROM {mart} WHERE {where} GROUP BY 1 "
-              "ORDER BY 2 DESC", "bar", "table_name", ("rows",)),
+    ChartSpec("quarantine_by_table", "Quarantined rows by table: open and released",
+              "ops.quarantine",
+              "SELECT table_name, count(*) FILTER (WHERE released_at IS NULL) AS open, "
+              "count(*) FILTER (WHERE released_at IS NOT NULL) AS released FROM {mart} "
+              "WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 3 DESC", "bar", "table_name",
+              ("open", "released")),
 ]}

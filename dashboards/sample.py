@@ -247,7 +247,12 @@ def build_sample_snapshot(path: Path | str, users: int = 300, days: int = 120,
                    ['expect_column_values_to_not_be_null(email)',
                     'expect_column_values_to_be_unique(id)'][1 + i % 2] AS expectation,
                    '{"id": ' || i || '}' AS row_json,
-                   CAST($today AS DATE)::TIMESTAMPTZ - INTERVAL 3 HOUR * i AS quarantined_at
+                   CAST($today AS DATE)::TIMESTAMPTZ - INTERVAL 3 HOUR * i AS quarantined_at,
+                   -- one record in three released by a later batch, as the pipeline records it
+                   CASE WHEN i % 3 = 0 THEN CAST($today AS DATE)::TIMESTAMPTZ
+                        - INTERVAL 3 HOUR * i + INTERVAL 2 HOUR END AS released_at,
+                   CASE WHEN i % 3 = 0 THEN 'passed' END AS release_reason,
+                   CASE WHEN i % 3 = 0 THEN 'run-' || ((i + 1) % 6) END AS released_by_batch
             FROM range(1, 61) t(i)""", {"today": today})
         from dashboards.sample_fraud import add_fraud_marts
 

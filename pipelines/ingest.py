@@ -56,15 +56,22 @@ CREATE TABLE IF NOT EXISTS ops.ingest_log (
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     batch_id VARCHAR, table_name VARCHAR, row_pk VARCHAR, expectation VARCHAR,
     row_json VARCHAR, quarantined_at TIMESTAMPTZ);
+-- released by a later validation (re-check passed, or the row version left raw); kept as history
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_at TIMESTAMPTZ;
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS release_reason VARCHAR;
+ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_by_batch VARCHAR;
 """
 
-# what OPS_DDL creates: a warehouse missing any of it (older or new) gets OPS_DDL run
-OPS_OBJECTS = {"ops.watermarks", "ops.ingest_log", "ops.quarantine", "ops.watermarks.raw_rows"}
+# what OPS_DDL creates, its newest columns included: a warehouse missing any of it (older or
+# new) gets OPS_DDL run on its next ingestion
+OPS_OBJECTS = {"ops.watermarks", "ops.ingest_log", "ops.quarantine", "ops.watermarks.raw_rows",
+               "ops.quarantine.released_at", "ops.quarantine.release_reason",
+               "ops.quarantine.released_by_batch"}
 _PRESENT_SQL = """
 SELECT schema_name || '.' || table_name FROM duckdb_tables()
 WHERE schema_name = 'ops' OR (schema_name = 'raw' AND table_name = $1)
-UNION ALL SELECT 'ops.watermarks.raw_rows' FROM duckdb_columns()
-WHERE schema_name = 'ops' AND table_name = 'watermarks' AND column_name = 'raw_rows'
+UNION ALL SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns()
+WHERE schema_name = 'ops' AND table_name IN ('watermarks', 'quarantine')
 """
 
 

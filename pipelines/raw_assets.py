@@ -54,6 +54,9 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         check_meta: dict = {
             "batch_id": res.batch_id, "rows_validated": report.rows,
             "quarantined_this_batch": report.quarantined,
+            "released_this_run": report.released,
+            "superseded_this_run": report.superseded,
+            "requarantined_this_run": report.requarantined,
             "open_quarantine": report.open_quarantine,
         }
         for outcome in report.outcomes.values():

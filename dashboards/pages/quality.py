@@ -1,8 +1,8 @@
 """Data quality and pipeline health: the latest result of every Dagster asset check (GX gate,
 reconciliation, dbt tests) and the last pipeline runs, read from the Dagster instance storage
 (dashboards.pipeline_status: bounded, cached, works with Dagster stopped); quarantined rows by
-table and expectation (click a table to filter), quarantine per day, freshness of each mart
-and of the snapshot itself."""
+table, open and released (a later batch fixed them), click a table to filter; quarantined and
+released per day; freshness of each mart and of the snapshot itself."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def layout(**_query):
     ])
 
 
+# One row per quarantined row version (table, pk, batch) with how many records are still open.
+_ROWS_SQL = ("SELECT table_name, row_pk, batch_id, count(*) FILTER (WHERE released_at IS NULL) "
+             "AS open_records FROM ops.quarantine WHERE {where} GROUP BY 1, 2, 3")
+_STATUS = "CASE WHEN open_records > 0 THEN 'open' ELSE 'released' END"
+
+
 def freshness() -> list[tuple[str, str]]:
     wh = ctx().warehouse
     published = datetime.fromtimestamp(os.stat(wh.path).st_mtime, UTC)
@@ -52,6 +58,12 @@ def freshness() -> list[tuple[str, str]]:
             latest = query(f'SELECT max("{m.date_column}") FROM {name}').rows[0][0]
             out.append((name, str(latest)[:16] if latest is not None else "empty"))
     return out
+
+
+def _card(label: str, value: str, id_: str | None = None) -> html.Div:
+    inner = html.Div(value, className="kpi-value", style={"fontSize": "1em"},
+                     **({"id": id_} if id_ else {}))
+    return html.Div([html.Div(label, className="kpi-label"), inner], className="kpi")
 
 
 def _when(ts: float | None) -> str:
@@ -140,22 +152,33 @@ def register_callbacks(app) -> None:
         try:
             require(ROLES)
             f = flt.from_query(search)
-            cards = [html.Div([html.Div(k, className="kpi-label"),
-                               html.Div(v, className="kpi-value", style={"fontSize": "1em"})],
-                              className="kpi") for k, v in freshness()]
+            cards = [_card(k, v) for k, v in freshness()]
             where, params = flt.where(mart("ops.quarantine"), f)
-            by = query("SELECT table_name, expectation, count(*) AS n FROM ops.quarantine "
-                       f"WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)
+            # a row (version) is open while any of its records is not released: the same rule
+            # as the pipeline's open_quarantine, which keeps the table's marts from building
+            by = query(f"SELECT table_name, {_STATUS} AS status, count(*) AS n FROM "
+                       f"({_ROWS_SQL.format(where=where)}) GROUP BY 1, 2 ORDER BY 1, 2", params)
+            totals = {s: sum(r[2] for r in by.rows if r[1] == s) for s in ("open", "released")}
+            cards += [_card(f"quarantined rows {s}", f"{n:,}", f"dq-{s}")
+                      for s, n in totals.items()]
             traces = []
-            for exp in sorted(set(by.column("expectation"))):
-                rows = [r for r in by.rows if r[1] == exp]
-                traces.append(bar([r[0] for r in rows], [r[2] for r in rows], exp))
-            fig_by = figure(traces, "Quarantined rows by table (click to filter)",
-                            barmode="stack", showlegend=False)
-            daily = query("SELECT CAST(quarantined_at AS DATE) AS d, count(*) AS n FROM "
-                          f"ops.quarantine WHERE {where} GROUP BY 1 ORDER BY 1", params)
-            fig_daily = figure([bar(daily.column("d"), daily.column("n"))],
-                               "Quarantined rows per day")
+            for status, color in (("open", "#d62728"), ("released", "#2ca02c")):
+                rows = [r for r in by.rows if r[1] == status]
+                traces.append(bar([r[0] for r in rows], [r[2] for r in rows], status,
+                                  marker={"color": color}))
+            fig_by = figure(traces, "Quarantined rows by table: open and released "
+                                    "(click to filter)", barmode="stack")
+            daily = query("SELECT d, sum(q) AS quarantined, sum(r) AS released FROM ("
+                          "SELECT CAST(quarantined_at AS DATE) AS d, 1 AS q, 0 AS r "
+                          f"FROM ops.quarantine WHERE {where} UNION ALL "
+                          "SELECT CAST(released_at AS DATE), 0, 1 FROM ops.quarantine "
+                          f"WHERE released_at IS NOT NULL AND {where}) GROUP BY 1 ORDER BY 1",
+                          params)
+            fig_daily = figure([bar(daily.column("d"), daily.column("quarantined"),
+                                    "quarantined", marker={"color": "#d62728"}),
+                                bar(daily.column("d"), daily.column("released"), "released",
+                                    marker={"color": "#2ca02c"})],
+                               "Quarantine records per day: quarantined and released")
             return cards, fig_by, fig_daily
         except Exception as exc:
             msg = failure_message(exc)

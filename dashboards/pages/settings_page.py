@@ -6,6 +6,7 @@ import dash
 from dash import html
 
 from dashboards.context import ctx, viewer, viewer_scope
+from dashboards.csrf import sign_out_form
 from dashboards.pages._common import gate
 
 ROLES = None
@@ -32,7 +33,7 @@ def layout(**_query):
             html.Tr([html.Th("Live pages refresh every"),
                      html.Td(f"{ctx().refresh_ms / 1000:g} s (DASH_REFRESH_MS)")]),
         ]),
-        html.P(html.A("Sign out", href="/logout")),
+        html.P(sign_out_form("settings-sign-out")),
     ])
 
 

@@ -18,6 +18,32 @@ def csrf_of(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def sign_out_token(client) -> str:
+    """The token the header's sign-out form carries, read from the page layout as a browser
+    renders it."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if node.get("type") == "Input" and props.get("name") == "csrf_token":
+                found.append(props["value"])
+            for v in props.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(client.get("/_dash-layout").json)
+    assert found and all(found), "no sign-out form in the layout"
+    return found[0]
+
+
+def sign_out(client):
+    """Click "Sign out": POST /logout with the form's token."""
+    return client.post("/logout", data={"csrf_token": sign_out_token(client)})
+
+
 def post_login(client, data: dict):
     """POST the sign-in form as a browser does: with the token of the form it was shown."""
     return client.post("/login", data={**data, "csrf_token": csrf_of(client)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards.callbacks import Callbacks
-from tests.dashboards.conftest import post_login
+from tests.dashboards.conftest import post_login, sign_out
 
 SEARCH = "?start=2026-10-27&end=2026-11-25"
 
@@ -43,7 +43,8 @@ def test_sign_in_keeps_a_signed_cookie_and_redirects_locally_only(dash_app, make
     other = dash_app.server.test_client()
     other.set_cookie("ehb_dash", cookie.value[:-4] + "AAAA")
     assert other.get("/").status_code == 302
-    assert client.get("/logout").status_code == 302
+    resp = sign_out(client)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
     assert client.get("/").status_code == 302
 
 
@@ -214,6 +215,15 @@ def test_data_quality_and_monitoring_pages(signed_in):
     labels = [c["props"]["children"][0]["props"]["children"] for c in dq["dq-freshness"]["children"]]
     assert labels[0] == "snapshot published" and "marts.dim_users" in labels
     assert sum(sum(t["y"]) for t in dq["dq-by-table"]["figure"]["data"]) > 0
+    # open and released quarantined rows: the cards and the stacked bars agree, both non-empty
+    by_status = {t["name"]: sum(t["y"]) for t in dq["dq-by-table"]["figure"]["data"]}
+    cards = {c["props"]["children"][0]["props"]["children"]:
+             c["props"]["children"][1]["props"]["children"] for c in dq["dq-freshness"]["children"]}
+    assert by_status["open"] > 0 and by_status["released"] > 0
+    assert cards["quarantined rows open"] == f"{by_status['open']:,}"
+    assert cards["quarantined rows released"] == f"{by_status['released']:,}"
+    daily = {t["name"]: sum(t["y"]) for t in dq["dq-daily"]["figure"]["data"]}
+    assert daily["released"] > 0 and daily["quarantined"] >= by_status["open"]
     mon = cb.values("mon-kpis.children", {"mon-tick.n_intervals": 1})
     assert mon["mon-kpis"]["children"][0]["props"]["children"][1]["props"]["children"] in (
         "ok", "fail")
@@ -319,7 +329,7 @@ def test_reports_page_previews_and_downloads_scoped_rows(signed_in, api_factory,
 
 
 def dash_anonymous_download(client, rid) -> int:
-    client.get("/logout")
+    assert sign_out(client).status_code == 302
     return client.get(f"/download/report/{rid}.csv").status_code
 
 
@@ -349,3 +359,19 @@ def test_session_is_rechecked_with_the_auth_service(dash_app, make_user, databas
     age_session()
     assert client.post("/_dash-update-component", json={}).status_code == 401
     assert client.get("/").status_code == 302
+
+
+def test_quarantine_chart_shows_open_and_released(signed_in):
+    client, _ = signed_in(["admin"])
+    cb = Callbacks(client)
+    search = "?start=2026-11-01&end=2026-11-25"
+    cb.values("sv-result.children", {"sv-save.n_clicks": 1},
+              {"sv-name.value": "Quarantine", "sv-charts.value": ["quarantine_by_table"],
+               "url.search": search})
+    opts = cb.values("sv-open.options", {"sv-reload.n_clicks": 1, "sv-result.children": None})
+    board_id = next(o["value"] for o in opts["sv-open"]["options"] if o["label"] == "Quarantine")
+    board = cb.values("sv-board.children", {"sv-open.value": board_id})
+    graph = next(c for c in board["sv-board"]["children"] if c["type"] == "Graph")
+    traces = {t["name"]: sum(t["y"]) for t in graph["props"]["figure"]["data"]}
+    assert set(traces) == {"open", "released"}
+    assert traces["open"] > 0 and traces["released"] > 0

@@ -233,3 +233,24 @@ def test_fraud_map_and_pipeline_health_pages(live, browser, make_user, tmp_path,
     assert not outside, outside  # offline: nothing fetched from another host
     assert not errors, errors
     ctx.close()
+
+
+def test_sign_out_button_posts_the_form_and_a_get_does_not(live, browser, make_user):
+    """The header's "Sign out" is a POST form with the session's CSRF token: clicking it signs
+    out; opening /logout (what a cross-site link does) is refused and the session stays."""
+    user, password = make_user(roles=["analyst"])
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    base = live["dash"]
+    _sign_in(page, base, user.email, password)
+    resp = page.goto(f"{base}/logout")
+    assert resp.status == 405
+    page.goto(f"{base}/")
+    page.wait_for_selector("#ov-kpis .kpi", timeout=20_000)  # still signed in
+    assert page.is_visible("#sign-out") and page.inner_text("#sign-out") == "Sign out"
+    page.click("#sign-out")
+    page.wait_for_url(f"{base}/login**", timeout=10_000)
+    assert page.is_visible("#sign-in")
+    page.goto(f"{base}/")
+    assert "/login" in page.url  # the session is gone
+    ctx.close()

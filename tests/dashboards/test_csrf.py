@@ -65,3 +65,42 @@ def test_post_with_the_form_token_signs_in(dash_app, analyst):
                                        "csrf_token": token})
     assert resp.status_code == 302
     assert client.get("/security").status_code == 200
+
+
+def test_sign_out_is_a_post_with_the_session_token(dash_app, analyst):
+    """A cross-site link or form cannot sign a user out: GET is 405, a POST without this
+    session's token is 403 and leaves the session; the header's form (with it) signs out."""
+    from tests.dashboards.conftest import sign_out_token
+
+    user, password = analyst
+    client = dash_app.server.test_client()
+    assert post_login(client, {"email": user.email, "password": password}).status_code == 302
+    resp = client.get("/logout")
+    assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+    assert client.get("/security").status_code == 200  # still signed in
+    foreign = csrf_of(dash_app.server.test_client())  # another session's valid token
+    for data in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43}, {"csrf_token": foreign}):
+        resp = client.post("/logout", data=data)
+        assert resp.status_code == 403, data
+        assert b"logout-error" in resp.data  # a fresh form to confirm, for a stale tab
+        assert client.get("/security").status_code == 200, data
+    token = sign_out_token(client)
+    assert token == csrf_of(client)  # the same per-session token the sign-in form uses
+    resp = client.post("/logout", data={"csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    assert client.get("/security").status_code == 302  # signed out
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_the_settings_page_signs_out_with_the_same_form(dash_app, analyst):
+    from dashboards.callbacks import Callbacks
+
+    user, password = analyst
+    client = dash_app.server.test_client()
+    post_login(client, {"email": user.email, "password": password})
+    page = Callbacks(client).values("_pages_content.children",
+                                    {"_pages_location.pathname": "/settings",
+                                     "_pages_location.search": ""})
+    text = str(page)
+    assert "'action': '/logout'" in text and "'method': 'post'" in text
+    assert "settings-sign-out" in text and "href': '/logout" not in text

@@ -1,0 +1,34 @@
+"""Per-session CSRF token (kept in the signed session cookie) for the app's own HTML forms:
+sign-in and sign-out. A cross-site page cannot read the cookie, so it cannot echo the token."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+import flask
+from dash import dcc, html
+
+FIELD = "csrf_token"
+
+
+def csrf_token() -> str:
+    """This browser session's token (made on first use; a sign-in starts a new session)."""
+    token = flask.session.get("csrf")
+    if not token:
+        token = flask.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_ok() -> bool:
+    sent, kept = flask.request.form.get(FIELD, ""), flask.session.get("csrf", "")
+    return bool(sent and kept) and hmac.compare_digest(sent.encode(), kept.encode())
+
+
+def sign_out_form(button_id: str) -> html.Form:
+    """Sign-out as a POST carrying the token: a link (GET) would let any site sign users out."""
+    token = csrf_token() if flask.has_request_context() else ""
+    return html.Form([dcc.Input(type="hidden", name=FIELD, value=token),
+                      html.Button("Sign out", type="submit", id=button_id,
+                                  className="link-button")],
+                     method="post", action="/logout", className="sign-out-form")
