@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from api.core.context import request_id_var, user_id_var
 
@@ -32,8 +32,10 @@ class _StderrHandler(logging.StreamHandler):
 def configure_logging(level: str = "INFO") -> None:
     handler = _StderrHandler()
     handler.addFilter(_ContextFilter())
+    # orjson: the access log writes a line per request, and the stdlib encoder was ~1.5% of
+    # the API's CPU under load (`ehb bench ledger`).
     handler.setFormatter(
-        JsonFormatter(
+        OrjsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
             rename_fields={"levelname": "level", "asctime": "ts", "name": "logger"},
         )

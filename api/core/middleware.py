@@ -35,8 +35,9 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        incoming = headers.get("x-request-id", "")
+        # ASGI servers hand header names lower-cased; only this one is needed here.
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"]
+                         if k == b"x-request-id"), "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         rid_token = request_id_var.set(request_id)
         uid_token = user_id_var.set(None)
@@ -89,9 +90,9 @@ class GatewayMiddleware:
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Declared sizes are refused before reading; chunked bodies are counted as they arrive.
-        headers = {k: v for k, v in scope["headers"] if k == b"content-length"}
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
         try:
-            declared = int(headers.get(b"content-length", b"0") or 0)
+            declared = int(length or 0)
         except ValueError:
             declared = 0
         if declared > self.max_body_bytes:
