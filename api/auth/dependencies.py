@@ -14,36 +14,34 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from api.auth.models import RefreshToken, User
 from api.auth.tokens import AccessClaims, decode_access_token
-from api.core.asyncdb import pool_for
 from api.core.context import user_id_var
 from api.core.errors import Forbidden, Unauthorized
 from api.core.permissions import AUTHENTICATED, Permission
 from api.db import get_engine
 from api.settings import get_settings
 
-_bearer = HTTPBearer(auto_error=False, description="access token from POST /api/v1/auth/login")
+bearer_scheme = HTTPBearer(auto_error=False, description="access token from POST /api/v1/auth/login")
 
 
 # One driver-level statement on a pooled connection in autocommit: the user's columns the
 # checks need and whether the token's login (refresh family) is still live. No ORM object,
 # no statement compilation and no BEGIN/ROLLBACK round trips: the request's own session stays
 # untouched, so a route that writes starts its transaction fresh (or runs in autocommit).
-_AUTH_SQL = (
+AUTH_ROW_SQL = (
     f"SELECT u.email, u.roles, u.is_active, %(family)s::text IS NULL OR EXISTS ("
     f"SELECT 1 FROM {RefreshToken.__tablename__} r WHERE r.family_id = %(family)s::text"
-    f" AND r.revoked_at IS NULL) FROM {User.__tablename__} u WHERE u.id = %(user_id)s"
+    f" AND r.revoked_at IS NULL) AS live FROM {User.__tablename__} u WHERE u.id = %(user_id)s"
 )
 
 
-def _load_auth_row(user_id: int, family: str | None) -> tuple | None:
+def load_auth_row(user_id: int, family: str | None) -> tuple | None:
     # Through a SQLAlchemy Connection (not the raw driver) so engine events and
     # instrumentation still see the statement; the pool resets autocommit on return.
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.exec_driver_sql(_AUTH_SQL, {"user_id": user_id, "family": family}).first()
+        return conn.exec_driver_sql(AUTH_ROW_SQL, {"user_id": user_id, "family": family}).first()
 
 
 @dataclass(frozen=True)
@@ -64,15 +62,16 @@ class PermissionDependency:
     def __call__(
         self,
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     ) -> Principal:
-        claims = _claims(credentials)
+        claims = claims_of(credentials)
         # One query: the user and whether the token's login (refresh family) is still live,
         # so logout, revoke-others, password reset and disabling take effect at once.
-        row = _load_auth_row(claims.user_id, claims.session_family)
-        return self._checked(request, claims, row)
+        row = load_auth_row(claims.user_id, claims.session_family)
+        return self.checked(request, claims, row)
 
-    def _checked(self, request: Request, claims: AccessClaims, row: tuple | None) -> Principal:
+    def checked(self, request: Request, claims: AccessClaims, row: tuple | None, *,
+                 hit: bool = True) -> Principal:
         if row is None or not row[2]:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
         email, roles, _, session_live = row
@@ -81,38 +80,15 @@ class PermissionDependency:
                                code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
         user_id_var.set(claims.user_id)
         request.state.user_id = claims.user_id  # for the access log (see the middleware)
-        request.app.state.rate_limiter.hit_user(claims.user_id)
+        if hit:
+            request.app.state.rate_limiter.hit_user(claims.user_id)
         if not self.permission.allows(roles):
             raise Forbidden(f"requires permission '{self.permission.name}'",
                             details={"permission": self.permission.name})
         return Principal(claims.user_id, email, frozenset(roles), claims.session_family)
 
 
-class PooledPermissionDependency(PermissionDependency):
-    """The same checks in the same order, for async routes whose own work runs on the app's
-    asyncio pool (api.core.asyncdb): the auth row comes through that pool too, so the request
-    never enters the threadpool. Without a pool on this loop it loads the row as
-    PermissionDependency does."""
-
-    async def __call__(
-        self,
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        claims = _claims(credentials)
-        pool = pool_for(request.app)
-        if pool is None:
-            row = await run_in_threadpool(_load_auth_row, claims.user_id, claims.session_family)
-        else:
-            async with pool.connection() as conn:
-                cursor = await conn.execute(_AUTH_SQL, {"user_id": claims.user_id,
-                                                        "family": claims.session_family},
-                                            prepare=True)
-                row = await cursor.fetchone()
-        return self._checked(request, claims, row)
-
-
-def _claims(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
+def claims_of(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     return _verified_claims(get_settings(), credentials.credentials)
@@ -144,11 +120,6 @@ def _verified_claims(settings, token: str) -> AccessClaims:
 
 def require(permission: Permission) -> PermissionDependency:
     return PermissionDependency(permission)
-
-
-def require_pooled(permission: Permission) -> PooledPermissionDependency:
-    """require() for async routes that do their database work on the app's asyncio pool."""
-    return PooledPermissionDependency(permission)
 
 
 # For routes any signed-in user may call (their own profile, sessions, ...).

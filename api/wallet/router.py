@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 import orjson
+from pydantic import ValidationError
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth.dependencies import Principal, require, require_pooled
-from api.core.asyncdb import pool_for
+from api.auth.dependencies import Principal, require
+from api.auth.pooled import PooledAuth, require_pooled
 from api.deps import SessionDep
 from api.wallet import service, transfers
 from api.wallet.idempotency import StoredResponse
@@ -65,24 +67,41 @@ def balances(session: SessionDep, principal: Annotated[Principal, Depends(requir
     return service.balances(session, target)
 
 
+# The body is validated in the route, after the caller's check (see read_transfer_body).
+_TRANSFER_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": TransferIn.model_json_schema()}}}}
+
+
+async def read_transfer_body(request: Request, auth: PooledAuth) -> TransferIn:
+    """FastAPI would validate a declared body before the route runs, answering 422 to a caller
+    the guarded statement has not checked yet; a refused caller must get its 401/403 first."""
+    try:
+        return TransferIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        await auth.verify()
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                      for e in exc.errors(include_url=False)]) from None
+
+
 @router.post("/transfers", status_code=201, response_model=TransactionOut,
-             summary="Send money to another user (requires Idempotency-Key)")
-async def transfer(body: TransferIn, request: Request,
-                   principal: Annotated[Principal, Depends(require_pooled(WALLET_TRANSFER))],
+             summary="Send money to another user (requires Idempotency-Key)",
+             openapi_extra=_TRANSFER_BODY)
+async def transfer(request: Request,
+                   auth: Annotated[PooledAuth, Depends(require_pooled(WALLET_TRANSFER))],
                    idempotency_key: IdempotencyKeyHeader = None,
                    device_id: DeviceIdHeader = None):
     """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
-    support approves), 403 blocked. The auth check and the transfer are one statement each: both
-    run on the event loop through the app's asyncio pool (the sync path on a pooled connection
-    in the threadpool where the app has no pool on this loop)."""
-    args = {"from_user_id": principal.user_id, "to_user_id": body.to_user_id,
-            "amount": body.amount, "currency": body.currency, "description": body.description,
-            "key": idempotency_key, "client_ip": request.client.host if request.client else None,
-            "device_id": device_id}
-    pool = pool_for(request.app)
-    if pool is None:
-        return replayable(await run_in_threadpool(lambda: transfers.transfer_idempotent(None, **args)))
-    return replayable(await transfers.transfer_idempotent_async(pool, **args))
+    support approves), 403 blocked. The caller's check and the transfer are one statement on
+    the event loop, through the app's asyncio pool (api.auth.pooled); where the app has no pool
+    on this loop, the sync path on a pooled connection in the threadpool."""
+    body = await read_transfer_body(request, auth)
+    args = {"to_user_id": body.to_user_id, "amount": body.amount, "currency": body.currency,
+            "description": body.description, "key": idempotency_key,
+            "client_ip": request.client.host if request.client else None, "device_id": device_id}
+    if auth.pool is None:  # the dependency has checked the caller already
+        return replayable(await run_in_threadpool(lambda: transfers.transfer_idempotent(
+            None, from_user_id=auth.principal.user_id, **args)))
+    return replayable(await transfers.transfer_idempotent_async(auth, **args))
 
 
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")

@@ -13,7 +13,7 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.core.asyncdb import AsyncPool
+from api.auth.pooled import PooledAuth
 from api.core.context import request_id_var
 from api.core.errors import AppError, Unprocessable
 from api.db import get_engine, new_session
@@ -54,21 +54,23 @@ def transfer_idempotent(session: Session | None, *, from_user_id: int, to_user_i
         raise
 
 
-async def transfer_idempotent_async(pool: AsyncPool, *, from_user_id: int, to_user_id: int,
-                                    amount: int, currency: str, description: str,
-                                    key: str | None, client_ip: str | None = None,
+async def transfer_idempotent_async(auth: PooledAuth, *, to_user_id: int, amount: int,
+                                    currency: str, description: str, key: str | None,
+                                    client_ip: str | None = None,
                                     device_id: str | None = None) -> StoredResponse:
-    """transfer_idempotent on the event loop: the same statement, refusals, retries and
-    failed-attempt record, through the app's asyncio pool (no threadpool hop, no session)."""
-    key = check_key(key)
+    """transfer_idempotent on the event loop, for the caller `auth` (require_pooled): the same
+    statement, refusals, retries and failed-attempt record, through the app's asyncio pool (no
+    threadpool hop, no session), with the caller's user row checked in the same statement.
+    Every refusal checks the caller first: 401/403 come before the request's own 4xx."""
+    from_user_id = auth.user_id
     try:
+        key = check_key(key)
         params = _transfer_params(from_user_id, to_user_id, amount, currency, description, key,
                                   client_ip, device_id)
         for attempt in range(1, RETRY_ATTEMPTS + 1):
             try:
-                async with pool.connection() as conn:
-                    cursor = await conn.execute(TRANSFER_SQL, params, prepare=True)
-                    result = (await cursor.fetchone())[0]
+                async with auth.pool.connection() as conn:
+                    result = await auth.execute(conn, TRANSFER_CALL, params)
                 return stored_transfer_response(result)
             except psycopg.DataError as exc:  # as api.core.errors answers SQLAlchemy's DataError
                 reason = str(exc).splitlines()[0][:200]
@@ -83,8 +85,9 @@ async def transfer_idempotent_async(pool: AsyncPool, *, from_user_id: int, to_us
                 raise refusal from None
         raise AssertionError("unreachable")
     except AppError as exc:
+        await auth.verify()  # a caller without the right gets its 401/403 instead, unrecorded
         if exc.code not in _KEY_REFUSALS:
-            async with pool.connection() as conn:
+            async with auth.pool.connection() as conn:
                 await conn.execute(FAILED_ATTEMPT_SQL, _failed_attempt_params(
                     from_user_id, to_user_id, amount, currency, client_ip, device_id))
         raise
@@ -127,9 +130,10 @@ def _transfer_unit(session: Session | None, params: dict[str, Any]) -> StoredRes
     return stored_transfer_response(result)
 
 
-TRANSFER_SQL = ("SELECT wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
-                " %(amount)s, %(currency)s, %(description)s, %(ip)s, %(device)s,"
-                " %(rules)s::jsonb)")
+TRANSFER_CALL = ("wallet_transfer(%(owner)s, %(key)s, %(hash)s, %(src)s, %(dst)s,"
+                 " %(amount)s, %(currency)s, %(description)s, %(ip)s, %(device)s,"
+                 " %(rules)s::jsonb)")
+TRANSFER_SQL = "SELECT " + TRANSFER_CALL
 
 
 def stored_transfer_response(result: dict[str, Any]) -> StoredResponse:

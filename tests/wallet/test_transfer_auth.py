@@ -96,3 +96,54 @@ def test_verified_token_cache_serves_only_inside_the_tokens_validity(monkeypatch
     forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     with pytest.raises(Unauthorized):
         dependencies._verified_claims(settings, forged)
+
+
+def test_the_callers_refusal_comes_before_the_requests_own_errors(app, client, funded, db,
+                                                                   make_user):
+    """The caller's row is checked in the transfer's own statement; a request that fails before
+    that statement (no Idempotency-Key, a bad body, a bad amount) still answers 401/403 first
+    when the caller has no right, and only a caller's real attempt counts for the fraud rule."""
+    sender, _ = funded(1_000)
+    payee, _ = funded(0)
+    analyst, _ = make_user(roles=["analyst"])
+
+    def failed_attempts(user_id):
+        return db.execute(text("SELECT count(*) FROM fraud_decisions WHERE user_id = :u AND "
+                               "outcome = 'failed'"), {"u": user_id}).scalar_one()
+
+    before = ledger_snapshot(db)
+    for headers, body in [({}, {"to_user_id": payee.id, "amount": 10, "currency": "USD"}),
+                          ({"Idempotency-Key": uuid.uuid4().hex}, {"amount": "ten"}),
+                          ({"Idempotency-Key": uuid.uuid4().hex},
+                           {"to_user_id": payee.id, "amount": -5, "currency": "USD"})]:
+        r = client.post(URL, headers={**_bearer(analyst.id), **headers}, json=body)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["details"] == {"permission": "wallet:transfer"}
+    r = client.post(URL, headers={**_bearer(analyst.id), "Idempotency-Key": "k" * 20},
+                    content=b"{not json")
+    assert r.status_code == 403
+    assert failed_attempts(analyst.id) == 0
+
+    r = client.post(URL, headers={**_bearer(sender.id), "Idempotency-Key": uuid.uuid4().hex},
+                    json={"to_user_id": payee.id, "amount": "ten", "currency": "USD"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body", "amount"]
+    r = client.post(URL, headers={**_bearer(sender.id), "Idempotency-Key": uuid.uuid4().hex},
+                    content=b"{not json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    r = _post(client, _bearer(sender.id), sender.id)  # to self: the caller's own refusal
+    assert r.status_code == 422 and r.json()["error"]["code"] == "transfer_to_self"
+    assert failed_attempts(sender.id) == 1
+
+    db.execute(text("UPDATE users SET is_active = false WHERE id = :u"), {"u": sender.id})
+    db.commit()
+    r = client.post(URL, headers=_bearer(sender.id),  # no Idempotency-Key either
+                    json={"to_user_id": payee.id, "amount": 10, "currency": "USD"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "account_disabled"
+    assert ledger_snapshot(db) == before
+    assert failed_attempts(sender.id) == 1
+
+
+def test_transfer_body_is_documented_in_openapi(client):
+    op = client.get("/openapi.json").json()["paths"]["/api/v1/wallets/transfers"]["post"]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["to_user_id", "amount", "currency"]
