@@ -18,7 +18,7 @@ from dashboards import filters as flt
 from dashboards.auth import (ClientFactory, SignInError, http_client_factory, revalidate,
                              sign_in)
 from dashboards.context import AppContext, allowed
-from dashboards.csrf import csrf_ok, csrf_token, sign_out_form
+from dashboards.csrf import csrf_ok, csrf_token, sign_out_form, start_session_token
 from dashboards.auth import Identity
 from api.settings import get_settings
 from dashboards.settings import DashSettings, get_dash_settings
@@ -85,6 +85,7 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
         flask.session.clear()
         flask.session.permanent = True
         flask.session["user"] = ident.to_session()
+        start_session_token()
         log.info("dashboard sign-in user_id=%s", ident.user_id)
         return flask.redirect(nxt)
 

@@ -20,6 +20,14 @@ def csrf_token() -> str:
     return token
 
 
+def start_session_token() -> None:
+    """A fresh token for a session that just began (sign-in). Made here, in the sign-in
+    response, and not lazily on a later page: Dash's first requests run concurrently, each
+    answering with the whole session cookie, and a token added by one of them was overwritten
+    by another's older cookie (the sign-out form then carried a token the session lacked)."""
+    flask.session["csrf"] = secrets.token_urlsafe(32)
+
+
 def csrf_ok() -> bool:
     sent, kept = flask.request.form.get(FIELD, ""), flask.session.get("csrf", "")
     return bool(sent and kept) and hmac.compare_digest(sent.encode(), kept.encode())

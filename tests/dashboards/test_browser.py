@@ -248,8 +248,9 @@ def test_sign_out_button_posts_the_form_and_a_get_does_not(live, browser, make_u
     page.goto(f"{base}/")
     page.wait_for_selector("#ov-kpis .kpi", timeout=20_000)  # still signed in
     assert page.is_visible("#sign-out") and page.inner_text("#sign-out") == "Sign out"
-    page.click("#sign-out")
-    page.wait_for_url(f"{base}/login**", timeout=10_000)
+    with page.expect_navigation(url=f"{base}/login**", wait_until="domcontentloaded",
+                                timeout=20_000):
+        page.click("#sign-out")
     assert page.is_visible("#sign-in")
     page.goto(f"{base}/")
     assert "/login" in page.url  # the session is gone

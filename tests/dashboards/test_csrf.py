@@ -104,3 +104,18 @@ def test_the_settings_page_signs_out_with_the_same_form(dash_app, analyst):
     text = str(page)
     assert "'action': '/logout'" in text and "'method': 'post'" in text
     assert "settings-sign-out" in text and "href': '/logout" not in text
+
+
+def test_sign_in_response_starts_the_sessions_token(dash_app, analyst):
+    """The new session's token is set by the sign-in response itself, not lazily by the first
+    page: Dash's first requests run concurrently and each rewrites the whole session cookie,
+    so a token made by one of them could be lost (the sign-out form then got 403)."""
+    user, password = analyst
+    client = dash_app.server.test_client()
+    before = csrf_of(client)
+    resp = post_login(client, {"email": user.email, "password": password, "next": "/"})
+    assert resp.status_code == 302
+    with client.session_transaction() as session:
+        token = session.get("csrf")
+    assert token and token != before  # a fresh one for the new session
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
