@@ -40,3 +40,42 @@ def test_the_private_hook_still_exists_in_the_pinned_library():
 
     assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
     assert hasattr(MemoryStorage, "_MemoryStorage__expire_events")
+
+
+def test_redis_limits_hold_and_are_never_hit_on_the_event_loop(database_url, monkeypatch):
+    """With REDIS_URL the limits are shared through Redis; a hit is a network round trip, so
+    the middleware and the pooled routes make it from a worker thread, never on the loop."""
+    import asyncio
+    import uuid
+
+    import redis
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    url = "redis://127.0.0.1:6379/0"
+    on_loop = []
+    real_hit = RateLimiter._hit
+
+    def spy(self, item, *identifiers):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real_hit(self, item, *identifiers)
+
+    monkeypatch.setattr(RateLimiter, "_hit", spy)
+    limit = f"3/{uuid.uuid4().int % 1000 + 1000} seconds"  # a key of its own in the shared Redis
+    app = create_app(Settings(redis_url=url, rate_limit_per_client=limit))
+    assert app.state.rate_limiter.remote
+    try:
+        with TestClient(app) as c:
+            codes = [c.get("/api/v1/auth/me").status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        assert on_loop and not any(on_loop)
+    finally:
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(f"*{limit.split('/')[1].replace(' ', '*')}*"):
+            client.delete(key)

@@ -96,7 +96,7 @@ class PooledPermissionDependency(PermissionDependency):
         if pool is None:
             row = await run_in_threadpool(load_auth_row, claims.user_id, claims.session_family)
             return PooledAuth(self, request, claims, None, self.checked(request, claims, row))
-        request.app.state.rate_limiter.hit_user(claims.user_id)  # before the statement runs
+        await request.app.state.rate_limiter.hit_user_async(claims.user_id)  # before it runs
         return PooledAuth(self, request, claims, pool)
 
 

@@ -102,7 +102,7 @@ class GatewayMiddleware:
         if not scope["path"].startswith(_UNLIMITED_PATHS):
             client = (scope.get("client") or ("unknown",))[0]
             try:
-                self.limiter.hit_client(client)
+                await self.limiter.hit_client_async(client)
             except AppError as exc:
                 await self._refuse(scope, receive, send, exc.status_code, exc.code, exc.message,
                                    exc.details, exc.headers)

@@ -8,6 +8,7 @@ import time
 from limits import parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from api.core.errors import TooManyRequests
 
@@ -40,6 +41,9 @@ class RateLimiter:
         # Redis makes the limit shared across workers and instances; memory is per process.
         self.storage = (storage_from_string(storage_url) if storage_url
                         else InlineExpiryMemoryStorage())
+        # A shared storage (Redis) answers over the network: on the event loop a hit would
+        # stall every request of the worker for a round trip (or a Redis hiccup).
+        self.remote = bool(storage_url)
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.per_client = parse(per_client)
         self.per_user = parse(per_user)
@@ -60,6 +64,19 @@ class RateLimiter:
 
     def hit_user(self, user_id: int) -> None:
         self._hit(self.per_user, "user", str(user_id))
+
+    async def hit_client_async(self, client: str) -> None:
+        """hit_client for code on the event loop: a remote storage is called from a thread."""
+        if self.remote:
+            await run_in_threadpool(self.hit_client, client)
+        else:
+            self.hit_client(client)
+
+    async def hit_user_async(self, user_id: int) -> None:
+        if self.remote:
+            await run_in_threadpool(self.hit_user, user_id)
+        else:
+            self.hit_user(user_id)
 
     def check(self, item: str, *identifiers: str) -> None:
         """A stricter ad-hoc limit (e.g. login attempts) sharing the same storage."""
