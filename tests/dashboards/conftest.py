@@ -18,23 +18,23 @@ def csrf_of(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def layout_nodes(node):
+    """Every component of a Dash layout (as `/_dash-layout` serves it): (type, props) pairs."""
+    if isinstance(node, list):
+        for child in node:
+            yield from layout_nodes(child)
+    elif isinstance(node, dict):
+        props = node.get("props", {})
+        yield node.get("type"), props
+        for value in props.values():
+            yield from layout_nodes(value)
+
+
 def sign_out_token(client) -> str:
     """The token the header's sign-out form carries, read from the page layout as a browser
     renders it."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            props = node.get("props", {})
-            if node.get("type") == "Input" and props.get("name") == "csrf_token":
-                found.append(props["value"])
-            for v in props.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(client.get("/_dash-layout").json)
+    found = [props["value"] for kind, props in layout_nodes(client.get("/_dash-layout").json)
+             if kind == "Input" and props.get("name") == "csrf_token"]
     assert found and all(found), "no sign-out form in the layout"
     return found[0]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards.callbacks import Callbacks
-from tests.dashboards.conftest import post_login, sign_out
+from tests.dashboards.conftest import layout_nodes, post_login, sign_out
 
 SEARCH = "?start=2026-10-27&end=2026-11-25"
 
@@ -50,20 +50,7 @@ def test_sign_in_keeps_a_signed_cookie_and_redirects_locally_only(dash_app, make
 
 def _nav(client) -> set[str]:
     layout = client.get("/_dash-layout").json
-    found = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            props = node.get("props", {})
-            if node.get("type") == "Link":
-                found.add(props["href"])
-            for v in props.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(layout)
-    return found
+    return {props["href"] for kind, props in layout_nodes(layout) if kind == "Link"}
 
 
 def test_navigation_follows_roles(signed_in):
