@@ -72,6 +72,8 @@ class PermissionDependency:
 
     def checked(self, request: Request, claims: AccessClaims, row: tuple | None, *,
                  hit: bool = True) -> Principal:
+        # api.auth.pooled._GUARDED_SQL makes these same checks in SQL before a transfer runs:
+        # a condition added here must be added there too.
         if row is None or not row[2]:
             raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
         email, roles, _, session_live = row

@@ -58,8 +58,10 @@ class PooledAuth:
                       params: dict[str, Any]) -> Any:
         """The value of `expression`, evaluated in the statement that checks the user row;
         401/403 (with nothing evaluated) when the row does not pass."""
-        sql = _GUARDED_SQL.format(expression=expression)
-        cursor = await conn.execute(sql, {**params, **self._auth_params()}, prepare=True)
+        sql, auth_params = _GUARDED_SQL.format(expression=expression), self._auth_params()
+        if clash := params.keys() & auth_params.keys():
+            raise ValueError(f"parameter names reserved for the auth check: {sorted(clash)}")
+        cursor = await conn.execute(sql, {**params, **auth_params}, prepare=True)
         row = await cursor.fetchone()
         try:
             self.principal = self.dependency.checked(self.request, self.claims,
