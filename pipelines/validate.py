@@ -118,8 +118,8 @@ def validate_batch(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str,
                         "r._batch_id = ?", [batch_id], chunk_rows)
     report.rows = failed.pop(_ROWS)
     for label, ids in failed.items():
-        _quarantine(con, table, label, ids, "r._batch_id = ?", [batch_id])
-        report.quarantined += len(ids)
+        report.quarantined += _quarantine(con, table, label, ids, "r._batch_id = ?",
+                                          [batch_id])
     report.superseded = _release_superseded(con, table, batch_id)
     report.released, report.requarantined = _recheck_open(con, table, batch_id, suite, labels,
                                                           derived, report, chunk_rows)
@@ -197,20 +197,21 @@ def _run_suite(con, table: Table, suite, labels: dict, derived: list[str],
     return {k: v for k, v in failed.items() if k is _ROWS or v}
 
 
-def _quarantine(con, table: Table, label: str, ids: set, where: str, params: list) -> None:
+def _quarantine(con, table: Table, label: str, ids: set, where: str, params: list) -> int:
     """Record the raw rows (pk in ids, matching `where`) as failing `label`, in the batch each
-    row's version came in; a row already open for the same expectation is not recorded twice."""
+    row's version came in; a row already open for the same expectation is not recorded twice.
+    Returns the records added."""
     pk = table.pk
     con.execute("CREATE OR REPLACE TEMP TABLE _bad (pk VARCHAR)")
     con.executemany("INSERT INTO _bad VALUES (?)", [[str(i)] for i in ids])
-    con.execute(
+    return con.execute(
         "INSERT INTO ops.quarantine (batch_id, table_name, row_pk, expectation, row_json, "
         f"quarantined_at) SELECT r._batch_id, ?, b.pk, ?, CAST(to_json(r) AS VARCHAR), now() "
         f"FROM raw.\"{table.name}\" r JOIN _bad b ON CAST(r.\"{pk}\" AS VARCHAR) = b.pk "
         f"WHERE {where} AND NOT EXISTS (SELECT 1 FROM ops.quarantine q WHERE "
         "q.table_name = ? AND q.row_pk = b.pk AND q.batch_id = r._batch_id "
         "AND q.expectation = ? AND q.released_at IS NULL)",
-        [table.name, label, *params, table.name, label])
+        [table.name, label, *params, table.name, label]).fetchone()[0]
 
 
 def _release_superseded(con, table: Table, batch_id: str) -> int:
@@ -255,9 +256,7 @@ def _recheck_open(con, table: Table, batch_id: str, suite, labels: dict, derived
         [batch_id, table.name]).fetchone()[0]
     newly = 0
     for label, ids in failed.items():  # e.g. a duplicate that arrived since: recorded too
-        before = con.execute("SELECT count(*) FROM ops.quarantine").fetchone()[0]
-        _quarantine(con, table, label, ids, where, [])
-        newly += con.execute("SELECT count(*) FROM ops.quarantine").fetchone()[0] - before
+        newly += _quarantine(con, table, label, ids, where, [])
     for o in outcomes.values():
         if o.error and report.outcomes[o.name].error is None:
             report.outcomes[o.name].error = f"re-check: {o.error}"
