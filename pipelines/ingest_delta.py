@@ -1,9 +1,11 @@
 """The incremental half of ingestion: the rows changed since the watermark, merged into raw.
 
-Rows with cursor > watermark - lookback are staged; the raw rows whose version changed are
-deleted (found by rowid in one scan of the key columns) and the changed and new rows appended
-(only those: a rerun writes nothing). Deleting and appending, rather than updating in place,
-keeps the commit from rewriting every row group a scattered change touches."""
+Rows with cursor > watermark - lookback are staged. Only staged rows inside that lookback window
+can already be in raw as the same version: they are found from raw's rows in the window (a
+filtered scan of the cursor column) and left alone, so a rerun writes nothing. Every other
+staged key's old version is deleted (one semi-join scan of raw's key) and the staged rows are
+appended. Deleting and appending, rather than updating in place, keeps the commit from
+rewriting every row group a scattered change touches."""
 
 from __future__ import annotations
 
@@ -21,12 +23,14 @@ STAGE_ARROW_BYTES = 64 << 20        # a delta up to this size is staged as Arrow
 
 
 def delta_where(table: Table, wm) -> str:
+    """The rows after the watermark minus the lookback ("" = every row)."""
     cursor_ts, cursor_id = wm
+    col = f'"{table.cursor}"'
     if table.append_only:
-        return f'"{table.cursor}" > {int(cursor_id or 0) - LOOKBACK_IDS}'
+        return f"{col} > {int(cursor_id or 0) - LOOKBACK_IDS}"
     if not cursor_ts:
         return ""
-    return (f'"{table.cursor}" > {lit(cursor_ts)}::timestamptz - interval '
+    return (f"{col} > {lit(cursor_ts)}::timestamptz - interval "
             f"'{int(LOOKBACK.total_seconds())} seconds'")
 
 
@@ -57,7 +61,7 @@ def stage_delta(con, reader, extra: str) -> int:
 def drop_stage(con) -> None:
     """Temp objects would hold the delta's memory until the connection closes."""
     con.execute("DROP VIEW IF EXISTS _stage; DROP TABLE IF EXISTS _stage_rows; "
-                "DROP TABLE IF EXISTS _match")
+                "DROP TABLE IF EXISTS _same")
     con.unregister("_delta")
 
 
@@ -84,20 +88,36 @@ def add_new_columns(con, raw: str, stage: str) -> dict[str, str]:
     return have
 
 
-def merge(con, table: Table, raw: str) -> tuple[int, int]:
-    """Stage -> raw on the primary key: (rows written, old versions they replaced)."""
+def window_versions(cur, table: Table, raw: str, wm):
+    """Key and version of raw's rows inside the lookback window of watermark `wm`: a staged row
+    equal to a raw row has the same cursor value, so only these can be. Runs on its own DuckDB
+    cursor (closed here), while the delta streams in."""
+    try:
+        window = delta_where(table, wm)
+        version = "" if table.append_only else ", updated_at"
+        return cur.sql(f'SELECT "{table.pk}" AS _pk{version} FROM {raw}'
+                       + (f" WHERE {window}" if window else "")).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def merge(con, table: Table, raw: str, window) -> tuple[int, int]:
+    """Stage -> raw on the primary key: (rows written, old versions they replaced). `window`:
+    window_versions()."""
     pk = f'"{table.pk}"'
-    same = ("TRUE" if table.append_only else  # append-only rows never change
-            "r.updated_at IS NOT DISTINCT FROM s.updated_at")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _match AS SELECT r.rowid AS _rid, s.{pk} AS _pk, "
-                f"{same} AS _same FROM {raw} r JOIN _stage s ON r.{pk} = s.{pk}")
+    same_version = "" if table.append_only else " AND w.updated_at = s.updated_at"
+    con.register("_window", window)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _same AS SELECT s.{pk} AS _pk FROM _window w "
+                    f"JOIN _stage s ON w._pk = s.{pk}{same_version}")
+    finally:
+        con.unregister("_window")
+    changed = f"SELECT s.{pk} FROM _stage s ANTI JOIN _same m ON m._pk = s.{pk}"
     replaced = 0
-    if not table.append_only:
-        replaced = con.execute(f"DELETE FROM {raw} WHERE rowid IN "
-                               "(SELECT _rid FROM _match WHERE NOT _same)").fetchall()[0][0]
-    written = con.execute(
-        f"INSERT INTO {raw} BY NAME SELECT s.* FROM _stage s "
-        f"ANTI JOIN (SELECT _pk FROM _match WHERE _same) m ON m._pk = s.{pk}").fetchall()[0][0]
+    if not table.append_only:  # append-only rows never change: nothing to replace
+        replaced = con.execute(f"DELETE FROM {raw} WHERE {pk} IN ({changed})").fetchall()[0][0]
+    written = con.execute(f"INSERT INTO {raw} BY NAME SELECT s.* FROM _stage s "
+                          f"ANTI JOIN _same m ON m._pk = s.{pk}").fetchall()[0][0]
     return written, replaced
 
 
