@@ -62,17 +62,20 @@ ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS release_reason VARCHAR;
 ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_by_batch VARCHAR;
 """
 
-# what OPS_DDL creates, its newest columns included: a warehouse missing any of it (older or
-# new) gets OPS_DDL run on its next ingestion
-OPS_OBJECTS = {"ops.watermarks", "ops.ingest_log", "ops.quarantine", "ops.watermarks.raw_rows",
-               "ops.quarantine.released_at", "ops.quarantine.release_reason",
-               "ops.quarantine.released_by_batch"}
-_PRESENT_SQL = """
-SELECT schema_name || '.' || table_name FROM duckdb_tables()
-WHERE schema_name = 'ops' OR (schema_name = 'raw' AND table_name = $1)
-UNION ALL SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns()
-WHERE schema_name = 'ops' AND table_name IN ('watermarks', 'quarantine')
+# binds what OPS_DDL creates, its newest columns included: a warehouse missing any of it (older
+# or new) gets OPS_DDL run on its next ingestion. Binding costs a fraction of listing the catalog.
+_OPS_PROBE = """
+SELECT w.raw_rows, q.released_at, q.release_reason, q.released_by_batch, l.seconds
+FROM ops.watermarks w, ops.quarantine q, ops.ingest_log l LIMIT 0
 """
+
+
+def _binds(con, sql: str) -> bool:
+    try:
+        con.execute(sql)
+        return True
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return False
 
 
 @dataclass
@@ -110,15 +113,26 @@ def _in_thread(fn, *args) -> Future:
     return fut
 
 
-def _full_load(con, pg, database_url: str, table: Table, batch_id: str, parallel: int):
+def _open_source(database_url: str, table: Table):
+    """The PostgreSQL session and, in its snapshot, the table's columns, the deletes' high mark,
+    the exported snapshot and the heap pages (one round trip)."""
+    pg = pg_session(database_url)
+    try:
+        with pg.cursor() as cur:
+            cur.execute(source_info_sql(table, with_snapshot=True))
+            return pg, cur.fetchone()
+    except BaseException:
+        pg.close()
+        raise
+
+
+def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, parallel: int):
     """Stream the whole table into raw.<t>__full: one snapshot (pg's), `parallel` ctid ranges."""
     target = f'raw."{table.name}__full"'
     conns = [pg]
     cursors = []
+    cols, deleted_hi, snapshot, pages = info
     try:
-        with pg.cursor() as cur:
-            cur.execute(source_info_sql(table, with_snapshot=True))
-            cols, deleted_hi, snapshot, pages = cur.fetchone()
         cols = columns(table, cols)
         streams = max(1, min(parallel, (pages or 0) // MIN_PAGES_PER_STREAM))
         conns += [pg_session(database_url, snapshot) for _ in range(streams - 1)]
@@ -182,25 +196,25 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     started = time.perf_counter()
     # the connect (a backend fork, ~3 ms; a process's first also reads the server's types,
     # ~10 ms) overlaps DuckDB reading the watermark
-    connecting = _in_thread(pg_session, database_url)
+    connecting = _in_thread(_open_source, database_url, table)
     raw = f'raw."{table.name}"'
     try:
-        present = {r[0] for r in con.execute(_PRESENT_SQL, [table.name]).fetchall()}
-        exists = f"raw.{table.name}" in present
-        if not exists or not OPS_OBJECTS <= present:
+        exists = _binds(con, f"SELECT 1 FROM {raw} LIMIT 0")
+        if not _binds(con, _OPS_PROBE):
             ensure_ops(con)
         wm = con.execute("SELECT cursor_ts, cursor_id, deleted_ts, raw_rows FROM ops.watermarks "
                          "WHERE table_name = ?", [table.name]).fetchall()
     except BaseException:
         if connecting.exception() is None:  # waits for the connect: the session must be closed
-            connecting.result().close()
+            connecting.result()[0].close()
         raise
-    pg = connecting.result()
+    pg, info = connecting.result()
     wm = wm[0] if wm else None
     full = full_refresh or not exists or wm is None
     try:
         if full:
-            rows_read, deleted_ts = _full_load(con, pg, database_url, table, batch_id, parallel)
+            rows_read, deleted_ts = _full_load(con, pg, info, database_url, table, batch_id,
+                                                 parallel)
             rows_written, rows_deleted, raw_rows = rows_read, 0, rows_read
             cursor_ts, cursor_id = con.execute(
                 f'SELECT {"max(updated_at)" if not table.append_only else "NULL"}, '
@@ -211,13 +225,12 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             con.execute(f'ALTER TABLE raw."{table.name}__full" RENAME TO "{table.name}"')
         else:
             (cursor_ts, cursor_id, deleted_ts, raw_rows), extra = wm, _extra(batch_id)
+            cols, deleted_hi = info[:2]  # the session's one snapshot serves every read
             # raw's rows in the lookback window, read while the delta streams from PostgreSQL
             window = _in_thread(delta.window_versions, con.cursor(), table, raw,
                                 (cursor_ts, cursor_id))
             try:
-                with pg.cursor() as cur:  # one snapshot: columns, deletes' mark, rows, deletes
-                    cur.execute(source_info_sql(table, with_snapshot=False))
-                    cols, deleted_hi = cur.fetchone()
+                with pg.cursor() as cur:
                     cur.execute(select(table, columns(table, cols),
                                        delta.delta_where(table, (cursor_ts, cursor_id))))
                     reader = cur.fetch_record_batch()
