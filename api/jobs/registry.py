@@ -76,8 +76,14 @@ def periodic_hook(name: str, *, cron: str, queue: str = "default",
         task_name = f"hooks.{name}"
 
         def run(timestamp: int) -> Any:
+            from api.jobs.pause import unless_paused
+
             now = datetime.fromtimestamp(timestamp, UTC)
-            return _run_in_transaction(name, func, now=now)
+            with unless_paused() as free:
+                if not free:  # a simulation is writing: this tick is skipped, the next one runs
+                    log.info("hook skipped", extra={"hook": name, "reason": "simulation running"})
+                    return {"skipped": "simulation running"}
+                return _run_in_transaction(name, func, now=now)
 
         run.__name__ = func.__name__
         task = app.task(name=task_name, queue=queue, lock=task_name,

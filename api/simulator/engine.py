@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from api.jobs.pause import periodic_hooks_paused
 from api.simulator.clock import SimClock
 
 WEEKDAY_FACTOR = (1.0, 1.08, 1.12, 1.06, 1.0, 0.72, 0.62)  # Monday..Sunday
@@ -75,10 +76,11 @@ def run(*, days: int, users: int, seed: int, session_factory: Callable[[], Sessi
     activities = available_activities()
     ctx.counts["activities"] = len(activities)
     ctx.plan = daily_signups(days, users, rng)
-    for i in range(days):
-        day = start + timedelta(days=i)
-        for activity in activities:
-            activity.day(ctx, i, day)
-        if progress:
-            progress(i, day)
+    with periodic_hooks_paused():  # real-time jobs would act on the simulated past meanwhile
+        for i in range(days):
+            day = start + timedelta(days=i)
+            for activity in activities:
+                activity.day(ctx, i, day)
+            if progress:
+                progress(i, day)
     return ctx

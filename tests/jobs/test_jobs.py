@@ -248,3 +248,33 @@ def test_worker_service_for_ehb_up():
     svc = worker_service()
     assert svc.argv == [sys.executable, "-m", "api.jobs"]
     assert "notificationsx4" in svc.url and svc.health_url is None
+
+
+PERIODIC_RAN: list[str] = []
+
+
+@registry.periodic_hook("tests.periodic_probe", cron="0 0 1 1 *", queue="tests")
+def _periodic_probe(session, now) -> dict:
+    session.execute(text("SELECT 1"))
+    PERIODIC_RAN.append(now.isoformat())
+    return {"ran": True}
+
+
+def test_periodic_hooks_skip_their_tick_while_a_simulation_writes(db):
+    """`make run` simulates while the worker runs: a real-time hook acting on the simulated
+    past changed what the simulation did next (same seed, different demo data)."""
+    import time
+
+    from api.jobs.app import app
+    from api.jobs.pause import periodic_hooks_paused
+
+    run = app.tasks["hooks.tests.periodic_probe"].func
+    PERIODIC_RAN.clear()
+    with periodic_hooks_paused():
+        assert run(timestamp=int(time.time())) == {"skipped": "simulation running"}
+        assert PERIODIC_RAN == []
+    assert run(timestamp=int(time.time())) == {"ran": True}
+    assert len(PERIODIC_RAN) == 1
+    # the pause is released: another simulation can take it at once
+    with periodic_hooks_paused():
+        pass
