@@ -96,7 +96,12 @@ def periodic_hook(name: str, *, cron: str, queue: str = "default",
 
 
 def discover() -> list[str]:
-    """Import every `api/<domain>/jobs.py` so its hooks are registered (worker start-up)."""
+    """Import every `api/<domain>/jobs.py` so its hooks are registered (worker start-up), and
+    every domain's models: a job flushing a row whose foreign key points into another domain
+    (notification_outbox.user_id -> users) fails in a process that never imported that one."""
+    from api.registry import import_all_models
+
+    import_all_models()
     base = Path(api.__file__).parent
     found = []
     for m in pkgutil.iter_modules([str(base)]):

@@ -278,3 +278,17 @@ def test_periodic_hooks_skip_their_tick_while_a_simulation_writes(db):
     # the pause is released: another simulation can take it at once
     with periodic_hooks_paused():
         pass
+
+
+def test_worker_process_knows_every_domains_tables():
+    """The worker process imports only the job modules: without every domain's models, a job
+    flushing notification_outbox (user_id -> users) failed with NoReferencedTableError."""
+    import subprocess
+    import sys
+
+    code = ("from api.jobs import tasks\n"
+            "from api.db import Base\n"
+            "names = [t.name for t in Base.metadata.sorted_tables]\n"  # resolves every FK
+            "assert 'users' in names and 'notification_outbox' in names, names\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
