@@ -234,7 +234,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
                     cur.execute(select(table, columns(table, cols),
                                        delta.delta_where(table, (cursor_ts, cursor_id))))
                     reader = cur.fetch_record_batch()
-                    rows_read = delta.stage_delta(con, reader, extra)
+                    rows_read, hi = delta.stage_delta(con, reader, extra, table.cursor)
                 dels = delta.read_deletes(pg, table.name, deleted_ts)
                 parent_dels = {c: delta.read_deletes(pg, table.parents[c], deleted_ts)
                                for c in table.set_null_on_delete}
@@ -251,7 +251,6 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
                 raw_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
             else:
                 raw_rows += rows_written - replaced - rows_deleted
-            hi = con.execute(f'SELECT max("{table.cursor}") FROM _stage').fetchall()[0][0]
             if hi is not None:
                 if table.append_only:
                     cursor_id = max(int(cursor_id or 0), hi)

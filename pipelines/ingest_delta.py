@@ -13,6 +13,7 @@ import itertools
 from datetime import timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.pg_source import lit
 from pipelines.tables import Table
@@ -34,10 +35,10 @@ def delta_where(table: Table, wm) -> str:
             f"'{int(LOOKBACK.total_seconds())} seconds'")
 
 
-def stage_delta(con, reader, extra: str) -> int:
-    """The delta as the view `_stage`. Up to STAGE_ARROW_BYTES it stays in Arrow (DuckDB scans
-    it in place); a bigger one streams into a DuckDB temp table, which spills to disk rather
-    than holding the whole delta in memory."""
+def stage_delta(con, reader, extra: str, cursor: str) -> tuple[int, object]:
+    """The delta as the view `_stage`: (rows, highest `cursor` value or None). Up to
+    STAGE_ARROW_BYTES it stays in Arrow (DuckDB scans it in place); a bigger one streams into a
+    DuckDB temp table, which spills to disk rather than holding the whole delta in memory."""
     batches, size = [], 0
     for batch in reader:
         batches.append(batch)
@@ -51,11 +52,11 @@ def stage_delta(con, reader, extra: str) -> int:
             finally:
                 con.unregister("_delta")
             con.execute("CREATE OR REPLACE TEMP VIEW _stage AS SELECT * FROM _stage_rows")
-            return rows
+            return rows, con.execute(f'SELECT max("{cursor}") FROM _stage').fetchall()[0][0]
     delta = pa.Table.from_batches(batches, reader.schema)
     con.register("_delta", delta)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, {extra} FROM _delta")
-    return delta.num_rows
+    return delta.num_rows, pc.max(delta.column(cursor)).as_py()
 
 
 def drop_stage(con) -> None:
