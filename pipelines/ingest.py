@@ -208,9 +208,17 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
         if connecting.exception() is None:  # waits for the connect: the session must be closed
             connecting.result()[0].close()
         raise
-    pg, info = connecting.result()
     wm = wm[0] if wm else None
     full = full_refresh or not exists or wm is None
+    # raw's rows in the lookback window, read while PostgreSQL connects and streams the delta
+    window = None if full else _in_thread(delta.window_versions, con.cursor(), table, raw,
+                                          wm[:2])
+    try:
+        pg, info = connecting.result()
+    except BaseException:
+        if window is not None:
+            wait([window])  # its DuckDB cursor is closed before the error propagates
+        raise
     try:
         if full:
             rows_read, deleted_ts = _full_load(con, pg, info, database_url, table, batch_id,
@@ -226,9 +234,6 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
         else:
             (cursor_ts, cursor_id, deleted_ts, raw_rows), extra = wm, _extra(batch_id)
             cols, deleted_hi = info[:2]  # the session's one snapshot serves every read
-            # raw's rows in the lookback window, read while the delta streams from PostgreSQL
-            window = _in_thread(delta.window_versions, con.cursor(), table, raw,
-                                (cursor_ts, cursor_id))
             try:
                 with pg.cursor() as cur:
                     cur.execute(select(table, columns(table, cols),
