@@ -144,9 +144,8 @@ def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, pa
             cursors[-1].execute(select(table, cols, ctid_range(i, streams, pages or 0)))
             readers.append(cursors[-1].fetch_record_batch())
         extra = _extra(batch_id)
-        con.register("_empty", readers[0].schema.empty_table())
-        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, {extra} FROM _empty")
-        con.unregister("_empty")
+        with delta.registered(con, "_empty", readers[0].schema.empty_table()):
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, {extra} FROM _empty")
         counts = [0] * streams
         errors: list[BaseException] = []
 

@@ -10,6 +10,7 @@ rewriting every row group a scattered change touches."""
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pyarrow as pa
@@ -21,6 +22,16 @@ from pipelines.tables import Table
 LOOKBACK = timedelta(minutes=10)   # late-committing transactions are re-read
 LOOKBACK_IDS = 10_000               # the same for append-only tables keyed by id
 STAGE_ARROW_BYTES = 64 << 20        # a delta up to this size is staged as Arrow, no copy
+
+
+@contextmanager
+def registered(con, name: str, data):
+    """`data` (Arrow) visible to DuckDB as `name` for the block."""
+    con.register(name, data)
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def delta_where(table: Table, wm) -> str:
@@ -44,13 +55,10 @@ def stage_delta(con, reader, extra: str, cursor: str) -> tuple[int, object]:
         batches.append(batch)
         size += batch.nbytes
         if size > STAGE_ARROW_BYTES:
-            con.register("_delta", pa.RecordBatchReader.from_batches(
-                reader.schema, itertools.chain(batches, reader)))
-            try:
+            with registered(con, "_delta", pa.RecordBatchReader.from_batches(
+                    reader.schema, itertools.chain(batches, reader))):
                 rows = con.execute("CREATE OR REPLACE TEMP TABLE _stage_rows AS "
                                    f"SELECT *, {extra} FROM _delta").fetchall()[0][0]
-            finally:
-                con.unregister("_delta")
             con.execute("CREATE OR REPLACE TEMP VIEW _stage AS SELECT * FROM _stage_rows")
             return rows, con.execute(f'SELECT max("{cursor}") FROM _stage').fetchall()[0][0]
     delta = pa.Table.from_batches(batches, reader.schema)
@@ -107,12 +115,9 @@ def merge(con, table: Table, raw: str, window) -> tuple[int, int]:
     window_versions()."""
     pk = f'"{table.pk}"'
     same_version = "" if table.append_only else " AND w.updated_at = s.updated_at"
-    con.register("_window", window)
-    try:
+    with registered(con, "_window", window):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _same AS SELECT s.{pk} AS _pk FROM _window w "
                     f"JOIN _stage s ON w._pk = s.{pk}{same_version}")
-    finally:
-        con.unregister("_window")
     changed = f"SELECT s.{pk} FROM _stage s ANTI JOIN _same m ON m._pk = s.{pk}"
     replaced = 0
     if not table.append_only:  # append-only rows never change: nothing to replace
@@ -126,22 +131,16 @@ def apply_deletes(con, table: Table, raw: str, dels, pk_type: str) -> int:
     if not dels.num_rows:
         return 0
     newer = "" if table.append_only else " AND r.updated_at <= d.deleted_at"
-    con.register("_dels", dels)
-    try:
+    with registered(con, "_dels", dels):
         return con.execute(f'DELETE FROM {raw} AS r USING _dels d '
                            f'WHERE r."{table.pk}" = TRY_CAST(d.pk AS {pk_type}){newer}'
                            ).fetchall()[0][0]
-    finally:
-        con.unregister("_dels")
 
 
 def set_null(con, raw: str, col: str, parent_dels, col_type: str) -> None:
     """Mirror ON DELETE SET NULL of a parent whose rows were deleted."""
     if not parent_dels.num_rows:
         return
-    con.register("_parent_dels", parent_dels)
-    try:
+    with registered(con, "_parent_dels", parent_dels):
         con.execute(f'UPDATE {raw} SET "{col}" = NULL WHERE "{col}" IN '
                     f"(SELECT TRY_CAST(pk AS {col_type}) FROM _parent_dels)")
-    finally:
-        con.unregister("_parent_dels")
