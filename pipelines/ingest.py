@@ -4,12 +4,15 @@ Data moves as COPY (FORMAT BINARY) streams through adbc-driver-postgresql (pipel
 DuckDB consumes each RecordBatchReader batch by batch, so memory stays bounded whatever the
 table size.
 
+`raw.<t>` is a view over `raw_base.<t>` and a small `raw_delta.<t>` (pipelines.ingest_delta).
 Full load: one REPEATABLE READ snapshot exported to N connections, each streaming a ctid range
 of the heap (a TID range scan: every page read once, no index, no sort) straight into
-`raw.<t>__full`; one DuckDB transaction then swaps it in and sets the watermark.
+`raw_base.<t>__full`; one DuckDB transaction then swaps it in as base, with an empty delta, and
+sets the watermark.
 Incremental (pipelines.ingest_delta): the delta since the watermark minus a lookback, merged on
-the primary key; the deletes recorded in ops_deleted_rows applied; the watermark advanced, all
-in ONE DuckDB transaction. A run killed midway leaves raw and the watermark untouched; the
+the primary key into the delta table; the deletes recorded in ops_deleted_rows applied as
+tombstones; the delta folded into base when it has grown; the watermark advanced, all in ONE
+DuckDB transaction. A run killed midway leaves raw and the watermark untouched; the
 rerun re-reads the same window. ops.watermarks also keeps raw's row count, so no run has to
 count a big table.
 """
@@ -18,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import secrets
 import time
-import uuid
-from concurrent.futures import Future, wait
+from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,6 +56,7 @@ ALTER TABLE ops.watermarks ADD COLUMN IF NOT EXISTS raw_rows BIGINT;
 CREATE TABLE IF NOT EXISTS ops.ingest_log (
     batch_id VARCHAR, table_name VARCHAR, mode VARCHAR, rows_read BIGINT, rows_written BIGINT,
     rows_deleted BIGINT, seconds DOUBLE, finished_at TIMESTAMPTZ);
+ALTER TABLE ops.ingest_log ADD COLUMN IF NOT EXISTS rows_compacted BIGINT;
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     batch_id VARCHAR, table_name VARCHAR, row_pk VARCHAR, expectation VARCHAR,
     row_json VARCHAR, quarantined_at TIMESTAMPTZ);
@@ -65,7 +69,8 @@ ALTER TABLE ops.quarantine ADD COLUMN IF NOT EXISTS released_by_batch VARCHAR;
 # binds what OPS_DDL creates, its newest columns included: a warehouse missing any of it (older
 # or new) gets OPS_DDL run on its next ingestion. Binding costs a fraction of listing the catalog.
 _OPS_PROBE = """
-SELECT w.raw_rows, q.released_at, q.release_reason, q.released_by_batch, l.seconds
+SELECT w.raw_rows, q.released_at, q.release_reason, q.released_by_batch,
+       l.rows_compacted
 FROM ops.watermarks w, ops.quarantine q, ops.ingest_log l LIMIT 0
 """
 
@@ -88,6 +93,7 @@ class IngestResult:
     rows_deleted: int
     seconds: float
     raw_rows: int
+    compacted: int = 0  # delta rows folded into base by this run
 
 
 def ensure_ops(con: duckdb.DuckDBPyConnection) -> None:
@@ -97,20 +103,6 @@ def ensure_ops(con: duckdb.DuckDBPyConnection) -> None:
 def _extra(batch_id: str) -> str:
     ingested_at = datetime.now(UTC).isoformat()
     return f"{lit(batch_id)} AS _batch_id, {lit(ingested_at)}::TIMESTAMPTZ AS _ingested_at"
-
-
-def _in_thread(fn, *args) -> Future:
-    """fn(*args) on a thread of its own, its result or exception delivered by the Future."""
-    fut: Future = Future()
-
-    def run() -> None:
-        try:
-            fut.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 (raised to the caller by fut.result())
-            fut.set_exception(exc)
-
-    threading.Thread(target=run, name=getattr(fn, "__name__", "ingest"), daemon=True).start()
-    return fut
 
 
 def _open_source(database_url: str, table: Table):
@@ -127,8 +119,9 @@ def _open_source(database_url: str, table: Table):
 
 
 def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, parallel: int):
-    """Stream the whole table into raw.<t>__full: one snapshot (pg's), `parallel` ctid ranges."""
-    target = f'raw."{table.name}__full"'
+    """Stream the whole table into raw_base.<t>__full: one snapshot (pg's), `parallel` ctid
+    ranges."""
+    target = f'raw_base."{table.name}__full"'
     conns = [pg]
     cursors = []
     cols, deleted_hi, snapshot, pages = info
@@ -144,6 +137,7 @@ def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, pa
             cursors[-1].execute(select(table, cols, ctid_range(i, streams, pages or 0)))
             readers.append(cursors[-1].fetch_record_batch())
         extra = _extra(batch_id)
+        con.execute(delta.SCHEMAS)
         with delta.registered(con, "_empty", readers[0].schema.empty_table()):
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, {extra} FROM _empty")
         counts = [0] * streams
@@ -186,19 +180,25 @@ def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, pa
 def ingest_table(con: duckdb.DuckDBPyConnection, database_url: str, table: Table, *,
                  full_refresh: bool = False, batch_id: str | None = None,
                  parallel: int = 2) -> IngestResult:
-    return _ingest(con, database_url, table, full_refresh, batch_id or uuid.uuid4().hex[:16],
-                   parallel)
+    return _ingest(con, database_url, table, full_refresh, batch_id or new_batch_id(), parallel)
+
+
+def new_batch_id() -> str:
+    """12 hex digits, in time order: the second, then 16 random bits. At most 12 bytes, which
+    DuckDB stores inline in every row (a 16-byte id costs ~15% of an incremental's write)."""
+    return f"{int(time.time()):08x}{secrets.token_hex(2)}"
 
 
 def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: str,
             parallel: int) -> IngestResult:
-    started = time.perf_counter()
+    started, compacted = time.perf_counter(), 0
     # the connect (a backend fork, ~3 ms; a process's first also reads the server's types,
     # ~10 ms) overlaps DuckDB reading the watermark
-    connecting = _in_thread(_open_source, database_url, table)
+    connecting = delta.in_thread(_open_source, database_url, table)
     raw = f'raw."{table.name}"'
     try:
-        exists = _binds(con, f"SELECT 1 FROM {raw} LIMIT 0")
+        # a raw table of the layout before merge on read (no delta) gets one full load
+        exists = _binds(con, f"SELECT 1 FROM {raw}, {delta.delta_of(table)} LIMIT 0")
         if not _binds(con, _OPS_PROBE):
             ensure_ops(con)
         wm = con.execute("SELECT cursor_ts, cursor_id, deleted_ts, raw_rows FROM ops.watermarks "
@@ -210,7 +210,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     wm = wm[0] if wm else None
     full = full_refresh or not exists or wm is None
     # raw's rows in the lookback window, read while PostgreSQL connects and streams the delta
-    window = None if full else _in_thread(delta.window_versions, con.cursor(), table, raw,
+    window = None if full else delta.in_thread(delta.window_versions, con.cursor(), table, raw,
                                           wm[:2])
     try:
         pg, info = connecting.result()
@@ -225,11 +225,12 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             rows_written, rows_deleted, raw_rows = rows_read, 0, rows_read
             cursor_ts, cursor_id = con.execute(
                 f'SELECT {"max(updated_at)" if not table.append_only else "NULL"}, '
-                f'{"max(id)" if table.append_only else "NULL"} FROM raw."{table.name}__full"'
-            ).fetchall()[0]
+                f'{"max(id)" if table.append_only else "NULL"} FROM '
+                f'raw_base."{table.name}__full"').fetchall()[0]
             con.execute("BEGIN")
-            con.execute(f"DROP TABLE IF EXISTS {raw}")
-            con.execute(f'ALTER TABLE raw."{table.name}__full" RENAME TO "{table.name}"')
+            _drop_raw(con, table)
+            con.execute(f'ALTER TABLE raw_base."{table.name}__full" RENAME TO "{table.name}"')
+            delta.create_delta(con, table)
         else:
             (cursor_ts, cursor_id, deleted_ts, raw_rows), extra = wm, _extra(batch_id)
             cols, deleted_hi = info[:2]  # the session's one snapshot serves every read
@@ -245,16 +246,17 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             finally:
                 wait([window])  # its DuckDB cursor is closed before anything else runs
             con.execute("BEGIN")
-            types = delta.add_new_columns(con, raw, "_stage")
-            rows_written, replaced = (delta.merge(con, table, raw, window.result())
+            types = delta.add_new_columns(con, table, "_stage")
+            rows_written, replaced = (delta.merge(con, table, window.result())
                                       if rows_read else (0, 0))
-            rows_deleted = delta.apply_deletes(con, table, raw, dels, types[table.pk])
+            rows_deleted = delta.apply_deletes(con, table, dels, types[table.pk])
             for col, pdels in parent_dels.items():
-                delta.set_null(con, raw, col, pdels, types[col])
+                delta.set_null(con, table, col, pdels, types[col])
             if raw_rows is None:  # a warehouse from before the count was kept
                 raw_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
             else:
                 raw_rows += rows_written - replaced - rows_deleted
+            compacted = delta.compact(con, table, raw_rows)
             if hi is not None:
                 if table.append_only:
                     cursor_id = max(int(cursor_id or 0), hi)
@@ -271,8 +273,10 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
                         [cursor_ts, cursor_id, deleted_ts, batch_id, raw_rows, table.name])
         seconds = time.perf_counter() - started
         mode = "full" if full else "incremental"
-        con.execute("INSERT INTO ops.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-                    [batch_id, table.name, mode, rows_read, rows_written, rows_deleted, seconds])
+        con.execute("INSERT INTO ops.ingest_log (batch_id, table_name, mode, rows_read, "
+                    "rows_written, rows_deleted, seconds, finished_at, rows_compacted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)", [batch_id, table.name, mode,
+                    rows_read, rows_written, rows_deleted, seconds, compacted])
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -284,7 +288,18 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
         pg.close()
         if not full:
             delta.drop_stage(con)
-    log.info("ingested %s: %s read=%d written=%d deleted=%d in %.2fs", table.name, mode,
-             rows_read, rows_written, rows_deleted, seconds)
+    log.info("ingested %s: %s read=%d written=%d deleted=%d compacted=%d in %.2fs", table.name,
+             mode, rows_read, rows_written, rows_deleted, compacted, seconds)
     return IngestResult(table.name, batch_id, mode, rows_read, rows_written, rows_deleted,
-                        seconds, raw_rows)
+                        seconds, raw_rows, compacted)
+
+
+def _drop_raw(con, table: Table) -> None:
+    """raw.<t> (a view, or a table of the layout before merge on read), its base and delta."""
+    kind = con.execute("SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'raw' AND "
+                       "table_name = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE "
+                       "schema_name = 'raw' AND view_name = ?", [table.name] * 2).fetchall()
+    if kind:
+        con.execute(f'DROP {kind[0][0]} raw."{table.name}"')
+    con.execute(f"DROP TABLE IF EXISTS {delta.base_of(table)}; "
+                f"DROP TABLE IF EXISTS {delta.delta_of(table)}")

@@ -163,9 +163,11 @@ def _an_hour_passes(build: Path) -> None:
     """Age what was loaded by an hour: the next run's lookback (10 minutes) must then re-read
     only what changed, as in production where runs are 15 minutes apart."""
     with duckdb.connect(str(build)) as con:
+        # raw.<t> are views over raw_base and raw_delta
         tables = con.execute("SELECT table_schema, table_name FROM information_schema.columns "
                              "WHERE column_name = '_ingested_at' AND table_schema IN "
-                             "('raw', 'dbt_state') AND table_name NOT LIKE '%__delta'").fetchall()
+                             "('raw_base', 'raw_delta', 'dbt_state') "
+                             "AND table_name NOT LIKE '%__delta'").fetchall()
         for schema, table in tables:
             con.execute(f'UPDATE {schema}."{table}" SET _ingested_at = _ingested_at - '
                         "interval 1 hour")

@@ -66,8 +66,8 @@ def test_single_stream_full_load_replaces_raw(con, database_url):
     res = ingest_table(con, database_url, table, full_refresh=True)
     assert (res.mode, res.raw_rows) == ("full", 40)
     assert_matches_source(con, database_url, table)
-    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                       "AND table_name LIKE '%__full'").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%__full'"
+                       ).fetchone() == (0,)
     pg_exec(database_url, "DROP TABLE ehb_test_small")
 
 
