@@ -239,6 +239,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
                     cur.execute(select(table, columns(table, cols),
                                        delta.delta_where(table, (cursor_ts, cursor_id))))
                     reader = cur.fetch_record_batch()
+                    names = reader.schema.names
                     rows_read, hi = delta.stage_delta(con, reader, extra, table.cursor)
                 dels = delta.read_deletes(pg, table.name, deleted_ts)
                 parent_dels = {c: delta.read_deletes(pg, table.parents[c], deleted_ts)
@@ -246,7 +247,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             finally:
                 wait([window])  # its DuckDB cursor is closed before anything else runs
             con.execute("BEGIN")
-            types = delta.add_new_columns(con, table, "_stage")
+            types = delta.add_new_columns(con, table, "_stage", names)
             rows_written, replaced = (delta.merge(con, table, window.result())
                                       if rows_read else (0, 0))
             rows_deleted = delta.apply_deletes(con, table, dels, types[table.pk])

@@ -131,19 +131,20 @@ def read_deletes(pg, table_name: str, since):
         return cur.fetch_arrow_table()
 
 
-def add_new_columns(con, table: Table, stage: str) -> dict[str, str]:
-    """A migration added a column: add it to base and delta (older rows get NULL) and re-create
-    the view. Returns raw's types."""
+def add_new_columns(con, table: Table, stage: str, names: list[str]) -> dict[str, str]:
+    """A migration added a column (`names`: the stage's columns): add it to base and delta
+    (older rows get NULL) and re-create the view. Returns raw's types."""
     def columns(name):
         return {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
 
     have = columns(f'raw."{table.name}"')
+    if all(name in have for name in names):
+        return have
     new = {col: typ for col, typ in columns(stage).items() if col not in have}
     for col, typ in new.items():
         for target in (base_of(table), delta_of(table)):
             con.execute(f'ALTER TABLE {target} ADD COLUMN "{col}" {typ}')
-    if new:
-        create_view(con, table)
+    create_view(con, table)
     return have | new
 
 
