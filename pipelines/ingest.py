@@ -20,8 +20,8 @@ count a big table.
 from __future__ import annotations
 
 import logging
-import threading
 import secrets
+import threading
 import time
 from concurrent.futures import wait
 from dataclasses import dataclass
@@ -185,7 +185,8 @@ def ingest_table(con: duckdb.DuckDBPyConnection, database_url: str, table: Table
 
 def new_batch_id() -> str:
     """12 hex digits, in time order: the second, then 16 random bits. At most 12 bytes, which
-    DuckDB stores inline in every row (a 16-byte id costs ~15% of an incremental's write)."""
+    DuckDB stores inline in every row (a 16-byte id cost ~7 ms of writing and committing
+    50k rows, a fifth)."""
     return f"{int(time.time()):08x}{secrets.token_hex(2)}"
 
 
@@ -210,8 +211,8 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     wm = wm[0] if wm else None
     full = full_refresh or not exists or wm is None
     # raw's rows in the lookback window, read while PostgreSQL connects and streams the delta
-    window = None if full else delta.in_thread(delta.window_versions, con.cursor(), table, raw,
-                                          wm[:2])
+    window = None if full else delta.in_thread(delta.window_versions, con.cursor(), table,
+                                               raw, wm[:2])
     try:
         pg, info = connecting.result()
     except BaseException:

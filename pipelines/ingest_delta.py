@@ -4,8 +4,8 @@ Merge on read: `raw.<t>` is a view over two tables, `raw_base.<t>` (the last ful
 compaction) and `raw_delta.<t>` (the newest version of every key changed since, or a tombstone
 for a deleted key; one row per key). The view is base minus the delta's keys plus the delta's
 live rows. An incremental run writes only the small delta table: deleting a 1% change's old
-versions scattered over a big base costs more than the rest of the run (the delete marks every
-row group, and the commit logs it). The delta is folded into base when it passes
+versions in place, scattered over a 5M-row base, cost a quarter of the run (the delete marks
+every row group, and the commit logs it). The delta is folded into base when it passes
 COMPACT_FRACTION of raw's rows; a full refresh starts from an empty one.
 
 Rows with cursor > watermark - lookback are staged. Only staged rows inside that lookback window
