@@ -42,20 +42,29 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
     @pipeline.command("serve")
     def serve(interval: int = typer.Option(None, envvar="EHB_PIPELINE_INTERVAL",
                                            help="seconds between incremental runs (900)")) -> None:
-        """Demo data if the database is empty, materialize everything, then keep it fresh."""
+        """Demo data if the database is empty, materialize everything, then keep it fresh: an
+        incremental run every INTERVAL seconds, and the runs `ehb pipeline refresh` asks for."""
         import time
 
+        from pipelines.refresh import ServePoller
         from pipelines.run import bootstrap_demo, run_pipeline
 
+        poller = ServePoller(interval or 900)
         bootstrap_demo(echo=lambda m: typer.echo(f"[pipeline] {m}"))
         while True:
-            time.sleep(interval or 900)
-            result = run_pipeline()
-            typer.echo(f"[pipeline] incremental run {'ok' if result.success else 'FAILED'}")
+            time.sleep(5)
+            requests = poller.next_run()
+            if requests is None:
+                continue
+            kind = "full" if requests.full else "incremental"
+            result = run_pipeline(full=requests.full)
+            typer.echo(f"[pipeline] {kind} run ({', '.join(requests.requested_by)}) "
+                       f"{'ok' if result.success else 'FAILED'}")
 
     @pipeline.command("refresh")
     def refresh(full: bool = typer.Option(False, "--full", help="ask for a full refresh")) -> None:
-        """Ask the running Dagster (its `refresh_requests` sensor) for a run now."""
+        """Ask for a run now: `ehb pipeline serve` (make run) or the Dagster daemon's
+        `refresh_requests` sensor starts it within seconds."""
         import getpass
 
         from pipelines.refresh import request_refresh

@@ -54,3 +54,34 @@ def test_cli_writes_a_request(sensor):
     assert out.exit_code == 0, out.output
     result = _evaluate(sensor)
     assert [r.job_name for r in result.run_requests] == ["ehb_full_refresh"]
+
+
+def test_serve_loop_runs_requests_and_the_interval(tmp_path, monkeypatch):
+    """`ehb pipeline serve` (make run starts no Dagster daemon): requests made before it started
+    are covered by its first run; a new request runs within a poll, a full one as full; the
+    interval's incremental run comes `interval` seconds after the last run."""
+    from pipelines.refresh import ServePoller
+
+    monkeypatch.setenv("EHB_WAREHOUSE_DIR", str(tmp_path))
+    now = [1000.0]
+    request_refresh(requested_by="before")
+    poller = ServePoller(60, clock=lambda: now[0])
+    assert poller.next_run() is None
+
+    request_refresh(requested_by="ops")
+    run = poller.next_run()
+    assert (run.full, run.requested_by, run.count) == (False, ["ops"], 1)
+    assert poller.next_run() is None
+
+    now[0] += 30
+    request_refresh(requested_by="ana", full=True)
+    request_refresh(requested_by="ops")
+    run = poller.next_run()
+    assert (run.full, run.requested_by, run.count) == (True, ["ana", "ops"], 2)
+
+    now[0] += 59  # 59 s after the last run: not due yet
+    assert poller.next_run() is None
+    now[0] += 1
+    run = poller.next_run()
+    assert (run.full, run.requested_by) == (False, ["schedule"])
+    assert poller.next_run() is None
