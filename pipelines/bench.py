@@ -7,8 +7,8 @@
 - incremental run after 1% of rows changed (scattered over every page), as % of the full-load
   time: in a process that has ingested another table before (as for every table of a pipeline
   run after its first), and as a fresh process's first table;
-- folding the delta into base (compaction) when it has reached 10% of the rows, as at 1% per
-  run every tenth run does; and the incremental with a tenth of that cost added;
+- folding the delta into base (compaction) when it has reached COMPACT_FRACTION of the rows
+  (10%), as at 1% per run every tenth run does; and the incremental with that share added;
 - the full load's CPU time in the ingesting process (the COPY's parsing and DuckDB's writes;
   the PostgreSQL backends' share is not in it);
 - the 1-minute load average before and after: other processes on the same cores make every
@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipelines.ingest_delta import COMPACT_FRACTION
 from pipelines.pg_source import adbc_uri
 from pipelines.tables import Table
 
@@ -153,13 +154,15 @@ def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
         cold = child_load(cold_db, url, parallel, "incremental", warm=False)
         for run in (inc, cold):
             assert run["mode"] == "incremental" and run["rows"] == rows, run
-        # the delta is folded into base once it passes COMPACT_FRACTION (10%) of the rows: at
-        # 1% a run, every tenth run. Measured on a delta of 10% of the rows.
-        echo("changing 9% more rows, then folding a 10% delta into base ...")
+        # the delta is folded into base once it passes COMPACT_FRACTION of the rows: at 1% a
+        # run, every `runs_per_fold`-th run. Measured on a delta of that fraction of the rows.
+        runs_per_fold = round(COMPACT_FRACTION * 100)
+        echo(f"changing {runs_per_fold - 1}% more rows, then folding a {runs_per_fold}% delta "
+             "into base ...")
         _psql(url, "UPDATE ehb_bench_rows SET amount = amount + 1, updated_at = now() "
-                   "WHERE id % 100 BETWEEN 1 AND 9")
+                   f"WHERE id % 100 BETWEEN 1 AND {runs_per_fold - 1}")
         fold = child_load(db, url, parallel, "compact")
-        assert fold["compacted"] == 0 and fold["folded"] == rows // 10, fold
+        assert fold["compacted"] == 0 and fold["folded"] == rows * runs_per_fold // 100, fold
         figures["incremental_s"] = round(inc["seconds"], 3)
         figures["incremental_rows_written"] = inc["written"]
         # from the unrounded times: 0.14 s rounded to 2 places would move the % by up to 4%
@@ -167,9 +170,9 @@ def run_bench(url: str, rows: int, parallel: int, echo) -> dict:
         figures["incremental_first_in_process_s"] = round(cold["seconds"], 3)
         figures["incremental_first_in_process_pct_of_full"] = round(
             100 * cold["seconds"] / full["seconds"], 1)
-        figures["compaction_of_10pct_delta_s"] = round(fold["compaction_s"], 3)
+        figures[f"compaction_of_{runs_per_fold}pct_delta_s"] = round(fold["compaction_s"], 3)
         figures["incremental_with_compaction_share_pct_of_full"] = round(
-            100 * (inc["seconds"] + fold["compaction_s"] / 10) / full["seconds"], 1)
+            100 * (inc["seconds"] + fold["compaction_s"] / runs_per_fold) / full["seconds"], 1)
     _psql(url, "DROP TABLE IF EXISTS ehb_bench_rows; DROP TABLE IF EXISTS ehb_bench_warm")
     figures["load_avg_1m_after"] = round(os.getloadavg()[0], 1)
     return figures

@@ -121,7 +121,7 @@ def _open_source(database_url: str, table: Table):
 def _full_load(con, pg, info, database_url: str, table: Table, batch_id: str, parallel: int):
     """Stream the whole table into raw_base.<t>__full: one snapshot (pg's), `parallel` ctid
     ranges."""
-    target = f'raw_base."{table.name}__full"'
+    target = delta.base_of(table, "__full")
     conns = [pg]
     cursors = []
     cols, deleted_hi, snapshot, pages = info
@@ -196,7 +196,7 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
     # the connect (a backend fork, ~3 ms; a process's first also reads the server's types,
     # ~10 ms) overlaps DuckDB reading the watermark
     connecting = delta.in_thread(_open_source, database_url, table)
-    raw = f'raw."{table.name}"'
+    raw = delta.view_of(table)
     try:
         # a raw table of the layout before merge on read (no delta) gets one full load
         exists = _binds(con, f"SELECT 1 FROM {raw}, {delta.delta_of(table)} LIMIT 0")
@@ -227,10 +227,10 @@ def _ingest(con, database_url: str, table: Table, full_refresh: bool, batch_id: 
             cursor_ts, cursor_id = con.execute(
                 f'SELECT {"max(updated_at)" if not table.append_only else "NULL"}, '
                 f'{"max(id)" if table.append_only else "NULL"} FROM '
-                f'raw_base."{table.name}__full"').fetchall()[0]
+                f'{delta.base_of(table, "__full")}').fetchall()[0]
             con.execute("BEGIN")
             _drop_raw(con, table)
-            con.execute(f'ALTER TABLE raw_base."{table.name}__full" RENAME TO "{table.name}"')
+            con.execute(f'ALTER TABLE {delta.base_of(table, "__full")} RENAME TO "{table.name}"')
             delta.create_delta(con, table)
         else:
             (cursor_ts, cursor_id, deleted_ts, raw_rows), extra = wm, _extra(batch_id)
@@ -302,6 +302,6 @@ def _drop_raw(con, table: Table) -> None:
                        "table_name = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE "
                        "schema_name = 'raw' AND view_name = ?", [table.name] * 2).fetchall()
     if kind:
-        con.execute(f'DROP {kind[0][0]} raw."{table.name}"')
+        con.execute(f"DROP {kind[0][0]} {delta.view_of(table)}")
     con.execute(f"DROP TABLE IF EXISTS {delta.base_of(table)}; "
                 f"DROP TABLE IF EXISTS {delta.delta_of(table)}")

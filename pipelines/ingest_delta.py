@@ -34,8 +34,13 @@ COMPACT_MIN_ROWS = 10_000           # ... and past this many (small tables: not 
 SCHEMAS = "CREATE SCHEMA IF NOT EXISTS raw_base; CREATE SCHEMA IF NOT EXISTS raw_delta;"
 
 
-def base_of(table: Table) -> str:
-    return f'raw_base."{table.name}"'
+def view_of(table: Table) -> str:
+    return f'raw."{table.name}"'
+
+
+def base_of(table: Table, suffix: str = "") -> str:
+    """raw_base.<t>; `suffix` "__full": the table a full load fills before it becomes base."""
+    return f'raw_base."{table.name}{suffix}"'
 
 
 def delta_of(table: Table) -> str:
@@ -52,7 +57,7 @@ def create_delta(con, table: Table) -> None:
 def create_view(con, table: Table) -> None:
     """(Re)create raw.<t>; a view's columns are fixed when it is created."""
     pk = f'"{table.pk}"'
-    con.execute(f'CREATE OR REPLACE VIEW raw."{table.name}" AS '
+    con.execute(f"CREATE OR REPLACE VIEW {view_of(table)} AS "
                 f"SELECT b.* FROM {base_of(table)} b ANTI JOIN {delta_of(table)} d "
                 f"ON d.{pk} = b.{pk} UNION ALL BY NAME "
                 f"SELECT * EXCLUDE (_deleted) FROM {delta_of(table)} WHERE NOT _deleted")
@@ -137,7 +142,7 @@ def add_new_columns(con, table: Table, stage: str, names: list[str]) -> dict[str
     def columns(name):
         return {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
 
-    have = columns(f'raw."{table.name}"')
+    have = columns(view_of(table))
     if all(name in have for name in names):
         return have
     new = {col: typ for col, typ in columns(stage).items() if col not in have}
@@ -216,7 +221,7 @@ def apply_deletes(con, table: Table, dels, pk_type: str) -> int:
     pk = f'"{table.pk}"'
     newer = "" if table.append_only else " AND r.updated_at <= d.deleted_at"
     with registered(con, "_dels", dels):
-        gone = con.sql(f'SELECT DISTINCT r.{pk} FROM raw."{table.name}" r JOIN _dels d '
+        gone = con.sql(f"SELECT DISTINCT r.{pk} FROM {view_of(table)} r JOIN _dels d "
                        f"ON r.{pk} = TRY_CAST(d.pk AS {pk_type}){newer}").to_arrow_table()
     with registered(con, "_gone", gone):
         return _replace_in_delta(con, table, f"SELECT {pk} FROM _gone",
@@ -230,7 +235,7 @@ def set_null(con, table: Table, col: str, parent_dels, col_type: str) -> None:
         return
     with registered(con, "_parent_dels", parent_dels):
         nulled = con.sql(f'SELECT * REPLACE (CAST(NULL AS {col_type}) AS "{col}") '
-                         f'FROM raw."{table.name}" WHERE "{col}" IN '
+                         f'FROM {view_of(table)} WHERE "{col}" IN '
                          f"(SELECT TRY_CAST(pk AS {col_type}) FROM _parent_dels)").to_arrow_table()
     with registered(con, "_nulled", nulled):
         _replace_in_delta(con, table, f'SELECT "{table.pk}" FROM _nulled',
