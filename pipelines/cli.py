@@ -52,7 +52,7 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
         poller = ServePoller(interval or 900)
         bootstrap_demo(echo=lambda m: typer.echo(f"[pipeline] {m}"))
         while True:
-            time.sleep(5)
+            time.sleep(ServePoller.POLL_SECONDS)
             requests = poller.next_run()
             if requests is None:
                 continue

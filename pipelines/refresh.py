@@ -86,6 +86,8 @@ class ServePoller:
     schedules nor the refresh sensor tick there: this loop runs an incremental every `interval`
     seconds and, within a poll, the runs operators request (`ehb pipeline refresh`)."""
 
+    POLL_SECONDS = 5
+
     def __init__(self, interval: float, clock=time.monotonic):
         self.interval, self.clock = interval, clock
         existing = pending_requests(None)  # made before this process: the first run covers them
@@ -96,12 +98,14 @@ class ServePoller:
         """The run due now, or None; the schedule restarts after any run."""
         now = self.clock()
         requests = take_requests(self.cursor)
-        if requests is None and now >= self.next_due:
-            requests = Requests(full=False, newest=self.cursor or "", requested_by=["schedule"],
-                                count=0)
         if requests is not None:
-            self.cursor = requests.newest or self.cursor
-            self.next_due = now + self.interval
+            self.cursor = requests.newest
+        elif now >= self.next_due:
+            requests = Requests(full=False, newest=self.cursor or "",
+                                requested_by=["schedule"], count=0)
+        else:
+            return None
+        self.next_due = now + self.interval
         return requests
 
 
