@@ -113,7 +113,11 @@ def bootstrap_demo(*, days: int = 90, users: int = 300, seed: int = 5,
         from api.simulator.engine import run
 
         echo(f"empty database: simulating {days} days of activity ({users} users, seed {seed})")
-        ctx = run(days=days, users=users, seed=seed, session_factory=new_session)
+        from datetime import UTC, datetime
+
+        # the demo's "today" is the real one: `ehb up` shows recent activity
+        ctx = run(days=days, users=users, seed=seed, end=datetime.now(UTC).date(),
+                  session_factory=new_session)
         echo("simulated: " + ", ".join(f"{k}={v}" for k, v in sorted(ctx.counts.items())))
     echo("materializing the warehouse (ingest, validate, dbt build, publish) ...")
     result = run_pipeline(full=empty)

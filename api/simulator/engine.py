@@ -50,12 +50,13 @@ class SimContext:
         return min(86_399.0, max(0.0, self.rng.gauss(14 * 3600, 4 * 3600)))
 
 
-def daily_signups(days: int, total: int, rng: random.Random) -> list[int]:
+def daily_signups(start: date, days: int, total: int, rng: random.Random) -> list[int]:
     """Growth (about 3x over the period), weekly seasonality and noise; sums to `total`."""
     weights = []
     for d in range(days):
         growth = math.exp(1.1 * d / max(days - 1, 1))
-        weights.append(growth * WEEKDAY_FACTOR[d % 7] * rng.uniform(0.85, 1.15))
+        weekday = (start + timedelta(days=d)).weekday()
+        weights.append(growth * WEEKDAY_FACTOR[weekday] * rng.uniform(0.85, 1.15))
     scale = total / sum(weights)
     counts = [int(w * scale) for w in weights]
     for i in range(total - sum(counts)):  # distribute rounding remainder deterministically
@@ -63,19 +64,20 @@ def daily_signups(days: int, total: int, rng: random.Random) -> list[int]:
     return counts
 
 
-def run(*, days: int, users: int, seed: int, session_factory: Callable[[], Session],
-        end: date | None = None, progress: Callable[[int, date], None] | None = None) -> SimContext:
+def run(*, days: int, users: int, seed: int, end: date,
+        session_factory: Callable[[], Session],
+        progress: Callable[[int, date], None] | None = None) -> SimContext:
+    """Simulate the `days` days that end with `end` (inclusive). `end` is the simulation's
+    "today": callers pass it, so the same arguments give the same data on any calendar day."""
     from api.simulator.activities import available_activities
 
-    end = end or datetime.now(UTC).date()
-    start = end - timedelta(days=days)
-    start -= timedelta(days=start.weekday())  # start on a Monday: same seasonality per seed
+    start = end - timedelta(days=days - 1)
     rng = random.Random(seed)
     ctx = SimContext(seed, days, users, start, rng, SimClock(datetime.combine(start, time(), UTC)),
                      session_factory)
     activities = available_activities()
     ctx.counts["activities"] = len(activities)
-    ctx.plan = daily_signups(days, users, rng)
+    ctx.plan = daily_signups(start, days, users, rng)
     with periodic_hooks_paused():  # real-time jobs would act on the simulated past meanwhile
         for i in range(days):
             day = start + timedelta(days=i)

@@ -6,7 +6,6 @@ of the same warehouse."""
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from tests.clock import SIM_END
 
 from pipelines.dbt_assets import DBT_DIR
 from pipelines.ingest import ingest_table
@@ -58,11 +59,11 @@ def _rows(path: Path, model: str) -> list[tuple]:
         return con.execute(f"SELECT * FROM marts.{model} ORDER BY ALL").fetchall()
 
 
-def _simulate(days: int, users: int) -> None:
+def _simulate(days: int, users: int, seed: int) -> None:
     from api.db import new_session
     from api.simulator.engine import run
 
-    run(days=days, users=users, seed=random.randrange(10**6, 10**7), session_factory=new_session)
+    run(days=days, users=users, seed=seed, end=SIM_END, session_factory=new_session)
 
 
 def _old_activity() -> dict:
@@ -120,7 +121,7 @@ def _old_activity() -> dict:
 @pytest.fixture(scope="module")
 def built(database_url, tmp_path_factory):
     """Simulated history plus known old rows, ingested and built once (a first build: full)."""
-    _simulate(20, 15)
+    _simulate(20, 15, seed=2020)
     made = _old_activity()
     warehouse = tmp_path_factory.mktemp("incremental")
     target = tmp_path_factory.mktemp("dbt_target")

@@ -46,18 +46,20 @@ def _fresh_db(admin_url: str) -> str:
     return name
 
 
-# Long enough that a month has closed (its return window over) whatever today is, so
-# franchise settlements and paid affiliate commissions exist.
-DAYS, USERS = 100, 60
+# Long enough that a month with deliveries has closed (its return window over) at any simulated
+# "today", so franchise settlements and paid affiliate commissions exist.
+DAYS, USERS = 150, 100
+# the simulated "today"s: today's failing date, the first and last of a month, a year's end
+ENDS = ("2026-12-05", "2027-01-01", "2026-12-31", "2027-02-28")
 
 
-def _start(url: str, seed: int) -> subprocess.Popen:
+def _start(url: str, seed: int, end: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url}
     ehb = os.path.join(os.path.dirname(sys.executable), "ehb")
     subprocess.run([ehb, "db", "upgrade"], env=env, check=True, capture_output=True)
     return subprocess.Popen([ehb, "simulate", "--days", str(DAYS), "--users", str(USERS),
-                             "--seed", str(seed)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                             "--seed", str(seed), "--end", end], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _snapshot(url: str, proc: subprocess.Popen) -> tuple:
@@ -68,20 +70,23 @@ def _snapshot(url: str, proc: subprocess.Popen) -> tuple:
         return conn.execute(SNAPSHOT).fetchone()
 
 
-@pytest.mark.slow
-def test_same_seed_same_data(database_url):
+def _simulate_side_by_side(database_url: str, ends: list[str]) -> list[tuple]:
+    """One fresh database per simulated "today", simulated in parallel; their snapshots."""
     admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-    names = [_fresh_db(admin), _fresh_db(admin)]
+    names = [_fresh_db(admin) for _ in ends]
     try:
         urls = [make_url(database_url).set(database=n).render_as_string(hide_password=False)
                 for n in names]
-        procs = [_start(u, seed=42) for u in urls]  # the two runs side by side
-        first, second = (_snapshot(u, p) for u, p in zip(urls, procs, strict=True))
+        procs = [_start(u, 42, end) for u, end in zip(urls, ends, strict=True)]
+        return [_snapshot(u, p) for u, p in zip(urls, procs, strict=True)]
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             for n in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-    users, events, tickets, outbox, orders, referrals, commissions, settlements = first
+
+
+def _assert_plausible(snapshot: tuple, end: str) -> None:
+    users, events, tickets, outbox, orders, referrals, commissions, settlements = snapshot
     assert len(users) == USERS and outbox >= USERS
     assert any(e[0] == "login_failed" for e in events)  # bad actors and typos
     assert any(e[0] == "login_succeeded" for e in events)
@@ -97,4 +102,21 @@ def test_same_seed_same_data(database_url):
     assert all(c[7] is not None and c[3] > 0 for c in commissions if c[5] == "paid")
     # franchises: a closed month settled and posted to the franchisees' wallets
     assert settlements and all(s[6] == "posted" and s[5] > 0 for s in settlements)
+    # every simulated time lies inside the simulated window, none after its "today"
+    assert max(u[3][:10] for u in users) <= end and max(o[6][:10] for o in orders) <= end
+
+
+@pytest.mark.slow
+def test_same_seed_same_data(database_url):
+    first, second = _simulate_side_by_side(database_url, [ENDS[0], ENDS[0]])
+    _assert_plausible(first, ENDS[0])
     assert first == second
+
+
+@pytest.mark.slow
+def test_any_today_gives_a_full_scenario(database_url):
+    """The same scenario at other simulated "today"s: a month's first and last day, a year's
+    end. The calendar day the suite runs on plays no part."""
+    for end, snapshot in zip(ENDS[1:], _simulate_side_by_side(database_url, list(ENDS[1:])),
+                             strict=True):
+        _assert_plausible(snapshot, end)
