@@ -47,6 +47,9 @@ _RESERVE_ERRORS = {
     "EHA11": (402, "insufficient_balance"), "EHA12": (409, "duplicate_request"),
 }
 _RETRY_AFTER = {"EHA07", "EHA08", "EHA09"}
+# Outcomes that count against the endpoint's health; an answer outside the version's schema
+# or a 4xx is that version's fault, not the endpoint's (it still fails over).
+HEALTH_FAILURES = {"provider_unreachable", "provider_error", "provider_timeout"}
 
 
 def utcnow() -> datetime:
@@ -398,7 +401,8 @@ def invoke(key: PresentedKey, slug: str, payload: Any, *, version: str | None = 
             attempts += outcome.attempts
             if outcome.error is not None:
                 error = outcome.error
-                _record_endpoint_failure(target.endpoint_id, error, now)
+                if error.code in HEALTH_FAILURES:
+                    _record_endpoint_failure(target.endpoint_id, error, now)
                 continue
             latency_ms = (time.perf_counter() - started) * 1000
             charge = costs[position]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from api.ai import gateway, health, service
 from api.ai.keys import ApiKeyAuth, PresentedKey
@@ -28,11 +28,16 @@ Buyer = Annotated[Principal, Depends(require(BUY))]
 Provider = Annotated[Principal, Depends(require(PUBLISH))]
 Operator = Annotated[Principal, Depends(require(OPERATE))]
 Key = Annotated[PresentedKey, Depends(ApiKeyAuth())]
-STAFF = frozenset({"admin", "support", "analyst"})
 
 
-def _staff(principal: Principal) -> bool:
-    return bool(STAFF & principal.roles)
+def _clock(request: Request) -> datetime:
+    """The time budgets, rate windows and expiries are judged at: the app's clock when one is
+    set (app.state.clock, a callable; tests fix it), else the real one."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock else gateway.utcnow()
+
+
+Now = Annotated[datetime, Depends(_clock)]
 
 
 # ---- invoke ----------------------------------------------------------------------------------
@@ -47,11 +52,11 @@ def _staff(principal: Principal) -> bool:
                         502: {"description": "the provider failed or answered garbage"},
                         503: {"description": "no provider in rotation"},
                         504: {"description": "the provider timed out"}})
-def invoke(slug: SlugPath, body: InvokeIn, key: Key,
+def invoke(slug: SlugPath, body: InvokeIn, key: Key, now: Now,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
                                                          max_length=255)] = None):
     return gateway.invoke(key, slug, body.input, version=body.version, fallbacks=body.fallbacks,
-                          request_key=idempotency_key)
+                          request_key=idempotency_key, now=now)
 
 
 # ---- catalog ---------------------------------------------------------------------------------
@@ -145,8 +150,8 @@ def check(principal: Operator, session: SessionDep):
 
 @router.post("/keys", response_model=KeyCreated, status_code=201,
              summary="Create an API key (the secret is shown once)")
-def create_key(body: KeyIn, principal: Buyer, session: SessionDep):
-    row, full = service.create_key(session, principal.user_id, body.model_dump())
+def create_key(body: KeyIn, principal: Buyer, session: SessionDep, now: Now):
+    row, full = service.create_key(session, principal.user_id, body.model_dump(), now=now)
     return {**KeyOut.model_validate(row).model_dump(), "key": full}
 
 
@@ -156,8 +161,8 @@ def my_keys(principal: Buyer, session: SessionDep):
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyOut, summary="Revoke one of my keys")
-def revoke_key(key_id: Id, principal: Buyer, session: SessionDep):
-    return service.revoke_key(session, principal.user_id, key_id)
+def revoke_key(key_id: Id, principal: Buyer, session: SessionDep, now: Now):
+    return service.revoke_key(session, principal.user_id, key_id, now=now)
 
 
 Since = Annotated[datetime | None, Query()]
