@@ -179,7 +179,7 @@ def _stats(session: Session, service_ids: list[int], now: datetime) -> dict[int,
         select(AiRating.service_id, func.avg(AiRating.stars), func.count())
         .where(AiRating.service_id.in_(service_ids)).group_by(AiRating.service_id))}
     unhealthy = {sid for (sid,) in session.execute(
-        select(AiServiceVersion.service_id.distinct())
+        select(AiServiceVersion.service_id).distinct()
         .join(AiEndpoint, AiEndpoint.id == AiServiceVersion.endpoint_id)
         .where(AiServiceVersion.service_id.in_(service_ids), ~AiEndpoint.in_rotation))}
     return {sid: {"calls_30d": int(calls.get(sid, 0)), "rating": ratings.get(sid),
@@ -291,7 +291,7 @@ def rate(session: Session, user_id: int, service_id: int, stars: int, comment: s
 
     session.execute(insert(AiRating).values(service_id=service_id, user_id=user_id, stars=stars,
                                             comment=comment)
-                    .on_conflict_do_update(constraint="uq_ai_ratings_service_id",
+                    .on_conflict_do_update(constraint="uq_ai_ratings_service_id_user_id",
                                            set_={"stars": stars, "comment": comment}))
     session.commit()
     return session.scalar(select(AiRating).where(AiRating.service_id == service_id,
