@@ -160,20 +160,21 @@ def _validator(target: Target, which: str):
     key = (target.version_id, which)
     found = _validators.get(key)
     if found is None:
-        from jsonschema import Draft202012Validator
+        import jsonschema_rs
 
-        found = Draft202012Validator(getattr(target, f"{which}_schema"))
+        found = jsonschema_rs.Draft202012Validator(getattr(target, f"{which}_schema"))
         _validators[key] = found
     return found
 
 
 def schema_problem(target: Target, which: str, value: Any) -> dict | None:
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator(target, which).iter_errors(value))
-    if error is None:
+    """None when `value` matches the version's input or output schema, else the first
+    problem (where, what)."""
+    validator = _validator(target, which)
+    if validator.is_valid(value):
         return None
-    return {"path": "/".join(str(p) for p in error.absolute_path) or "(root)",
+    error = next(iter(validator.iter_errors(value)))
+    return {"path": "/".join(str(p) for p in error.instance_path) or "(root)",
             "message": error.message[:300]}
 
 
@@ -430,3 +431,19 @@ def invoke(key: PresentedKey, slug: str, payload: Any, *, version: str | None = 
     release(call_id, error.code, last_version, (time.perf_counter() - started) * 1000,
             attempts, now)
     raise error
+
+
+def release_stale_reservations(now: datetime) -> int:
+    """Release calls still 'reserved' long after they started (the gateway process died
+    mid-call): their money and budget are freed, nothing is billed. Returns how many."""
+    cutoff = now.timestamp() - ai_settings().stale_reservation_seconds
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        ids = [r[0] for r in conn.exec_driver_sql(
+            "SELECT id FROM ai_calls WHERE status = 'reserved' AND created_at < to_timestamp(%s)",
+            (cutoff,))]
+        released = 0
+        for call_id in ids:
+            released += bool(conn.exec_driver_sql(
+                "SELECT ai_release(%s, 'stale_reservation', NULL, NULL, 0, %s)",
+                (call_id, now)).scalar_one())
+    return released

@@ -104,7 +104,20 @@ def own_service(session: Session, provider_user_id: int, service_id: int,
     return service
 
 
+def _refs(node: Any):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in ("$ref", "$dynamicRef", "$recursiveRef"):
+                yield v
+            yield from _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _refs(v)
+
+
 def _check_schema(schema: dict, which: str) -> None:
+    """A valid JSON Schema (2020-12), small, and self-contained: a reference outside the
+    schema would make the gateway fetch a URL the provider chose."""
     import json
 
     from jsonschema import Draft202012Validator
@@ -118,8 +131,9 @@ def _check_schema(schema: dict, which: str) -> None:
     except SchemaError as exc:
         raise Unprocessable(f"{which} is not a valid JSON Schema: {exc.message}",
                             code="invalid_schema") from None
-    if "$ref" in json.dumps(schema) and '"$ref": "#' not in json.dumps(schema):
-        raise Unprocessable(f"{which}: only local $ref (#/...) are allowed", code="invalid_schema")
+    if any(not isinstance(ref, str) or not ref.startswith("#") for ref in _refs(schema)):
+        raise Unprocessable(f"{which}: only references inside the schema (#/...) are allowed",
+                            code="invalid_schema")
 
 
 def publish_version(session: Session, provider_user_id: int, service_id: int,

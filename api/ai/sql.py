@@ -127,7 +127,9 @@ CREATE OR REPLACE FUNCTION ai_settle(p_call bigint, p_version bigint, p_provider
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE c record; v_period timestamptz; k ai_api_keys%ROWTYPE;
 BEGIN
+  -- a fallback's call is counted for the service that answered
   UPDATE ai_calls SET status = 'succeeded', version_id = p_version, provider_user_id = p_provider,
+         service_id = (SELECT service_id FROM ai_service_versions WHERE id = p_version),
          charge_minor = p_charge, provider_minor = p_provider_amount, fee_minor = p_fee,
          tokens = p_tokens, latency_ms = p_latency_ms, provider_latency_ms = p_provider_latency_ms,
          attempts = p_attempts, fallback_used = p_fallback, ledger_transaction_id = p_tx,
