@@ -45,7 +45,7 @@ def hash_secret(secret: str) -> str:
 def parse(raw: str | None) -> PresentedKey:
     if not raw:
         raise Unauthorized("an API key is required: Authorization: Bearer ehbai_... or "
-                           "X-API-Key", code="api_key_required",
+                           "X-API-Key", code="unauthorized",
                            headers={"WWW-Authenticate": "Bearer"})
     match = _KEY_RE.fullmatch(raw.strip())
     if match is None:

@@ -107,7 +107,7 @@ def _error(resp, status: int, code: str) -> dict:
 
 def test_missing_malformed_unknown_and_revoked_keys_are_401(client, buyer, auth_headers):
     url = INVOKE.format("iris-classifier")
-    _error(client.post(url, json=IRIS), 401, "api_key_required")
+    _error(client.post(url, json=IRIS), 401, "unauthorized")
     _error(client.post(url, json=IRIS, headers={"X-API-Key": "sk-not-ours"}), 401,
            "invalid_api_key")
     row, key = make_key(client, auth_headers(buyer))
