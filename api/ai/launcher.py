@@ -11,10 +11,13 @@ import sys
 
 def ai_provider_services() -> list:
     from api.ai.config import ai_settings, models_dir
+    from rich.console import Console
+
     from api.launcher import ServiceProcess
 
-    subprocess.run([sys.executable, "-c", "from api.ai.cli import bootstrap_builtin; "
-                    "bootstrap_builtin()"], check=True)
+    with Console(stderr=True).status("AI models: building when missing, registering the built-in catalog"):
+        subprocess.run([sys.executable, "-c", "from api.ai.cli import bootstrap_builtin; "
+                        "bootstrap_builtin()"], check=True)
     settings = ai_settings()
     services = []
     for kind, port in (("embedding", settings.embedding_port),
