@@ -42,7 +42,7 @@ class Result:
     name: str
     direct: list[float]
     gateway: list[float]
-    internal: list[float]  # the gateway's own measure of the call, less the provider's
+    internal: list[float]  # the gateway's time from key check to answer, less the provider's
 
     @property
     def direct_p50(self) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from api.wallet import service as ledger
-from api.wallet.service import InsufficientFunds, Posting  # noqa: F401 - raised to the gateway
+from api.wallet.service import Posting
 
 # (database url, kind, owner, currency) -> account id. Accounts are never deleted, so an id once
 # seen stays right; keyed by the database so a process that switches databases (benches) does

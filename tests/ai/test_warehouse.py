@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.ai.helpers import IRIS_ROW, fund, make_key, new_user, sql
+from tests.ai.helpers import IRIS_ROW, fund, new_user, sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 AI_TABLES = ("ai_endpoints", "ai_services", "ai_service_versions", "ai_api_keys", "ai_calls",
