@@ -30,6 +30,8 @@ from api.wallet import service as ledger
 from api.wallet.currencies import check_amount, check_currency
 
 OPEN_CHANGE = ("pending", "approved")
+MAX_TTL_SECONDS = 90 * 86_400  # a request or change waits for votes at most 90 days
+MAX_DELAY_SECONDS = 365 * 86_400
 
 
 def _now(now: datetime | None = None) -> datetime:
@@ -109,8 +111,10 @@ def _validate(session: Session, user_id: int, currency: str, terms: Terms) -> No
     found = session.scalar(select(func.count()).select_from(User).where(User.id.in_(approvers)))
     if found != len(approvers):
         raise NotFound("an approver does not exist", code="approver_not_found")
-    if terms.approval_ttl_seconds < 60 or terms.vault_delay_seconds < 0:
-        raise Unprocessable("approval ttl must be at least 60 s and the vault delay >= 0",
+    if not (60 <= terms.approval_ttl_seconds <= MAX_TTL_SECONDS
+            and 0 <= terms.vault_delay_seconds <= MAX_DELAY_SECONDS):
+        raise Unprocessable(f"approval ttl must be between 60 and {MAX_TTL_SECONDS} s and the "
+                            f"vault delay between 0 and {MAX_DELAY_SECONDS} s",
                             code="invalid_timing")
 
 

@@ -37,6 +37,7 @@ DECLARE
   v_n int := coalesce(array_length(p_accounts, 1), 0);
   r record;
   v_over record;
+  v_found bigint; v_limited bigint; v_debit bigint;
   v_bal bigint; v_seq bigint; v_hash text; v_cur text;
 BEGIN
   IF v_n < 2 OR v_n <> coalesce(array_length(p_amounts, 1), 0) THEN
@@ -47,8 +48,14 @@ BEGIN
   END IF;
   -- Lock every account in id order: concurrent posters cannot deadlock.
   PERFORM 1 FROM wallet_accounts WHERE id = ANY(p_accounts) ORDER BY id FOR UPDATE;
-  IF (SELECT count(*) FROM wallet_accounts WHERE id = ANY(p_accounts))
-     <> (SELECT count(DISTINCT x) FROM unnest(p_accounts) x) THEN
+  -- The accounts found, and how many of them are wallets with an approval limit (an index
+  -- probe each, in the same statement).
+  SELECT count(*), count(l.user_id) INTO v_found, v_limited
+    FROM wallet_accounts a
+    LEFT JOIN wallet_approval_limits l
+      ON a.kind = 'user' AND l.user_id = a.user_id AND l.currency = a.currency
+   WHERE a.id = ANY(p_accounts);
+  IF v_found <> (SELECT count(DISTINCT x) FROM unnest(p_accounts) x) THEN
     RAISE EXCEPTION 'unknown account in postings' USING ERRCODE = 'EHB12';
   END IF;
   IF EXISTS (SELECT 1 FROM unnest(p_accounts, p_amounts) AS p(acc, amt)
@@ -56,22 +63,24 @@ BEGIN
     RAISE EXCEPTION 'postings do not sum to zero per currency' USING ERRCODE = 'EHB13';
   END IF;
   -- Approval limits: a wallet losing its owner's threshold or more to someone else's account.
-  IF p_kind <> ALL (ARRAY['payment_refund', 'reversal']) THEN
-    SELECT a.user_id, a.currency, l.threshold, -sum(p.amt) AS debit INTO v_over
-      FROM unnest(p_accounts, p_amounts) AS p(acc, amt)
-      JOIN wallet_accounts a ON a.id = p.acc AND a.kind = 'user'
-      JOIN wallet_approval_limits l ON l.user_id = a.user_id AND l.currency = a.currency
-     GROUP BY a.user_id, a.currency, l.threshold
-    HAVING -sum(p.amt) >= l.threshold
-       AND EXISTS (SELECT 1 FROM unnest(p_accounts, p_amounts) AS q(acc, amt)
-                     JOIN wallet_accounts b ON b.id = q.acc
-                    WHERE q.amt > 0 AND b.user_id IS DISTINCT FROM a.user_id)
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'moving % % out of this wallet needs approval: its multisig policy holds % % or more for its approvers (send it through POST /api/v1/trusty/transfers)',
-        v_over.debit, v_over.currency, v_over.threshold, v_over.currency
-        USING ERRCODE = 'EHB50';
-    END IF;
+  IF v_limited > 0 AND p_kind <> ALL (ARRAY['payment_refund', 'reversal']) THEN
+    FOR v_over IN
+      SELECT a.id, a.user_id, a.currency, l.threshold
+        FROM wallet_accounts a
+        JOIN wallet_approval_limits l ON l.user_id = a.user_id AND l.currency = a.currency
+       WHERE a.id = ANY(p_accounts) AND a.kind = 'user'
+    LOOP
+      SELECT -sum(p.amt) INTO v_debit FROM unnest(p_accounts, p_amounts) AS p(acc, amt)
+       WHERE p.acc = v_over.id;
+      IF v_debit >= v_over.threshold AND EXISTS (
+           SELECT 1 FROM unnest(p_accounts, p_amounts) AS q(acc, amt)
+             JOIN wallet_accounts b ON b.id = q.acc
+            WHERE q.amt > 0 AND b.user_id IS DISTINCT FROM v_over.user_id) THEN
+        RAISE EXCEPTION 'moving % % out of this wallet needs approval: its multisig policy holds % % or more for its approvers (send it through POST /api/v1/trusty/transfers)',
+          v_debit, v_over.currency, v_over.threshold, v_over.currency
+          USING ERRCODE = 'EHB50';
+      END IF;
+    END LOOP;
   END IF;
   INSERT INTO wallet_transactions (kind, description, initiated_by, details, reverses_id, created_at)
   VALUES (p_kind, coalesce(p_description, ''), p_initiated_by, coalesce(p_details, '{}'::jsonb),
@@ -123,10 +132,11 @@ BEGIN
     RETURN jsonb_build_object('replayed', true, 'status', v_row.response_status,
                               'body', v_row.response_body);
   END IF;
-  SELECT id INTO v_src FROM wallet_accounts WHERE code = 'user:' || p_from_user || ':' || p_currency;
+  SELECT a.id, l.threshold INTO v_src, v_limit
+    FROM wallet_accounts a
+    LEFT JOIN wallet_approval_limits l ON l.user_id = p_from_user AND l.currency = p_currency
+   WHERE a.code = 'user:' || p_from_user || ':' || p_currency;
   SELECT id INTO v_dst FROM wallet_accounts WHERE code = 'user:' || p_to_user || ':' || p_currency;
-  SELECT threshold INTO v_limit FROM wallet_approval_limits
-   WHERE user_id = p_from_user AND currency = p_currency;
   IF v_src IS NULL THEN
     v_status := 422; v_code := 'no_wallet';
     v_message := format('your account has no %s wallet', p_currency);
@@ -151,9 +161,9 @@ BEGIN
     v_decision := v_fraud->>'decision';
     v_score := (v_fraud->>'score')::int;
     IF v_decision = 'allow' THEN
-      PERFORM 1 FROM wallet_accounts WHERE id IN (v_src, v_dst) ORDER BY id FOR UPDATE;
-      SELECT balance < p_amount AND NOT allow_negative INTO v_short
-        FROM wallet_accounts WHERE id = v_src;
+      SELECT bool_or(id = v_src AND balance < p_amount AND NOT allow_negative) INTO v_short
+        FROM (SELECT id, balance, allow_negative FROM wallet_accounts
+               WHERE id IN (v_src, v_dst) ORDER BY id FOR UPDATE) locked;
       IF v_short THEN
         v_status := 422; v_code := 'insufficient_funds';
         v_message := 'insufficient funds: the balance may not go negative';

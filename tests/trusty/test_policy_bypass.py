@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from api.core.errors import AppError
 from api.db import new_session
-from api.trusty.models import MultisigPolicy, PolicyApprover, PolicyChange
+from api.trusty.models import MultisigPolicy, PolicyApprover
 from api.trusty.service import run_due
 from api.wallet import service as ledger
 from api.wallet.verify import verify_ledger
@@ -44,13 +44,19 @@ def _put(client, headers, body):
 
 
 def _stored_policy(db, owner_id) -> tuple:
-    """The policy row, its approvers and the owner's wallet approval limit, as stored."""
+    """The policy row and its approvers, as stored."""
     db.expire_all()
     policy = db.scalars(select(MultisigPolicy).where(MultisigPolicy.user_id == owner_id)).one()
     approvers = sorted(db.scalars(select(PolicyApprover.user_id)
                                   .where(PolicyApprover.policy_id == policy.id)))
     return (policy.threshold, policy.required, policy.approval_ttl_seconds,
-            policy.vault_delay_seconds, approvers, ledger.approval_limit(db, owner_id, "USD"))
+            policy.vault_delay_seconds, approvers)
+
+
+def _limit(db, owner_id) -> int | None:
+    """The owner's wallet approval limit the ledger enforces."""
+    db.expire_all()
+    return ledger.approval_limit(db, owner_id, "USD")
 
 
 @pytest.fixture
@@ -104,6 +110,7 @@ def test_owner_token_cannot_make_a_mule_the_approver_of_its_own_withdrawal(
     assert ledger_snapshot(db) == ledger_before
     assert (_bal(db, mule.id), _bal(db, owner.id), _bal(db, owner.id, "hold")) == (
         0, 60_000, 40_000)
+    assert _limit(db, owner.id) == 5_000
     assert verify_ledger(db).ok
 
 
@@ -132,6 +139,7 @@ def test_weakening_waits_for_the_current_quorum_then_the_delay(
     with new_session() as s:
         assert run_due(s, now=datetime.now(UTC) + timedelta(hours=2))["changes_applied"] == 1
     assert _stored_policy(db, owner.id)[:4] == (5_000, 1, HOUR, 0)
+    assert _limit(db, owner.id) == 5_000
 
     # The owner may withdraw a change before it applies.
     higher = _policy_body([a1, a2, a3], required=1, threshold=9_000, delay=0)
@@ -150,7 +158,7 @@ def test_weakening_waits_for_the_current_quorum_then_the_delay(
     cid = _put(client, h, higher).json()["id"]
     r = _post(client, auth_headers(a2), idem, f"/policy-changes/{cid}/approve")
     assert r.status_code == 200 and r.json()["status"] == "applied", r.text
-    assert _stored_policy(db, owner.id)[0::5] == (9_000, 9_000)
+    assert (_stored_policy(db, owner.id)[0], _limit(db, owner.id)) == (9_000, 9_000)
 
 
 def test_tightening_applies_at_once(client, auth_headers, db, guarded):
@@ -159,7 +167,8 @@ def test_tightening_applies_at_once(client, auth_headers, db, guarded):
              _policy_body(approvers, required=3, threshold=1_000, delay=2 * HOUR, ttl=600))
     assert r.status_code == 200, r.text
     assert _stored_policy(db, owner.id) == (1_000, 3, 600, 2 * HOUR,
-                                            sorted(a.id for a in approvers), 1_000)
+                                            sorted(a.id for a in approvers))
+    assert _limit(db, owner.id) == 1_000
 
 
 def test_a_request_keeps_the_approvers_and_quorum_it_was_opened_with(
@@ -288,9 +297,36 @@ def test_flows_that_pass_a_users_limit(client, funded, auth_headers, idem, db, g
 
 
 def test_policy_change_rows_record_the_deciders(db, guarded, client, auth_headers):
+    from api.trusty.models import PolicyChange
+
     owner, approvers = guarded
     r = _put(client, auth_headers(owner), _policy_body(approvers[:2], required=1))
     db.expire_all()
     change = db.get(PolicyChange, r.json()["id"])
     assert (sorted(change.decider_ids), change.quorum) == (sorted(a.id for a in approvers), 2)
     assert sorted(change.approver_ids) == sorted(a.id for a in approvers[:2])
+
+
+def test_a_goseller_order_above_the_buyers_threshold_is_not_paid(client, make_user, auth_headers,
+                                                                 db):
+    """GoSeller pays through a wallet payment intent: the ledger's limit covers it too."""
+    from api.goseller.models import Order
+    from tests.goseller.market import Market, skip_undelivered_order_messages
+
+    market = Market(client, make_user, auth_headers)
+    try:
+        shop, buyer, approver = market.shop(), market.actor(), market.actor()
+        r = client.put(f"{T}/policies/EUR", headers=buyer.headers,
+                       json={"threshold": 1_000, "required": 1, "approver_ids": [approver.id]})
+        assert r.status_code == 200, r.text
+        order = market.cart(buyer, market.product(shop, price_minor=1_500)["id"], 1)
+        market.place(buyer, order["id"])
+        market.fund(buyer.id, 1_500)
+        before = ledger_snapshot(db)
+        r = client.post(f"/api/v1/goseller/orders/{order['id']}/pay", headers=buyer.headers)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "approval_required", r.text
+        assert ledger_snapshot(db) == before and _bal(db, buyer.id, currency="EUR") == 1_500
+        db.expire_all()
+        assert db.get(Order, order["id"]).payment_intent_id is None
+    finally:
+        skip_undelivered_order_messages()

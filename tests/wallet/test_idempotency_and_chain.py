@@ -195,3 +195,61 @@ def test_cli_ledger_verify_exit_codes(funded, database_url):
     result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
     assert result.exit_code == 1
     assert _json.loads(result.output)["first_broken"]["account_id"] == acc
+
+
+@pytest.mark.slow
+def test_concurrent_replays_never_turn_a_refusal_into_a_transfer(app, funded, auth_headers, db):
+    """Issue 13's race: many clients replay the same keys while funds trickle in. Whatever the
+    interleaving, every key has one answer (all its replays agree), and exactly the keys
+    answered 201 moved money."""
+    from fastapi.testclient import TestClient
+
+    from api.wallet import service
+    from api.wallet.models import LedgerAccount
+    from api.wallet.verify import verify_ledger
+
+    alice, a_acc = funded(0)
+    bob, b_acc = funded(0)
+    keys = [f"race-{n}" for n in range(40)]
+    body = {"to_user_id": bob.id, "amount": 10, "currency": "USD"}
+    h = auth_headers(alice)
+    answers: dict[str, set[int]] = {k: set() for k in keys}
+    barrier, errors = threading.Barrier(9), []
+
+    def client_replays(n: int) -> None:
+        order = keys[n:] + keys[:n]
+        try:
+            with TestClient(app) as c:
+                barrier.wait()
+                for key in order:
+                    r = c.post(f"{URL}/transfers", headers={**h, "Idempotency-Key": key},
+                               json=body)
+                    answers[key].add(r.status_code)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(repr(exc))
+
+    def funds_arrive() -> None:
+        from api.db import new_session
+
+        barrier.wait()
+        with new_session() as s:
+            mint = service.system_account(s, "adjustments", "USD")
+            for _ in range(20):  # 200 in all: enough for 20 of the 40 transfers
+                service.post(s, "adjustment", [service.Posting(mint.id, -10),
+                                               service.Posting(a_acc, 10)])
+                s.commit()
+
+    threads = [threading.Thread(target=client_replays, args=(n,)) for n in range(8)]
+    threads.append(threading.Thread(target=funds_arrive))
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert all(len(statuses) == 1 for statuses in answers.values()), answers
+    posted = [k for k, statuses in answers.items() if statuses == {201}]
+    assert {s for statuses in answers.values() for s in statuses} <= {201, 422}
+    db.expire_all()
+    balances = {a.id: a.balance for a in db.scalars(select(LedgerAccount).where(
+        LedgerAccount.id.in_((a_acc, b_acc))))}
+    assert balances[b_acc] == 10 * len(posted)
+    assert balances[a_acc] == 200 - 10 * len(posted)
+    assert verify_ledger(db, [a_acc, b_acc]).ok
