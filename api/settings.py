@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = 1
     dash_port: int = 8050
+    # The Dagster UI has no sign-in: it binds to this machine unless told otherwise, never
+    # to API_HOST (a public gateway must not expose it).
+    dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
 
     cors_origins: list[str] = Field(default_factory=list)
