@@ -20,6 +20,7 @@ from dashboards.auth import (ClientFactory, SignInError, http_client_factory, re
 from dashboards.context import AppContext, allowed
 from dashboards.csrf import csrf_ok, csrf_token, sign_out_form, start_session_token
 from dashboards.auth import Identity
+from api.production import dash_settings, refuse_development_defaults
 from api.settings import get_settings
 from dashboards.settings import DashSettings, get_dash_settings
 from dashboards.warehouse import Warehouse, warehouse_at
@@ -196,10 +197,11 @@ def _global_callbacks(app: Dash) -> None:
 
 def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None = None,
                api: ClientFactory | None = None) -> Dash:
+    refuse_development_defaults(dash_settings())  # EHB_ENV=production: no development secret
     settings = settings or get_dash_settings()
     server = flask.Flask("dashboards")
     server.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.session_secret,
         SESSION_COOKIE_NAME="ehb_dash",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
