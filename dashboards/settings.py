@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class DashSettings(BaseSettings):
     # which production refuses (api/production.py).
     secret_key: SecretStr | None = None
     session_hours: int = 12
+    # Where sessions live (the cookie holds only an id): PostgreSQL (DATABASE_URL), which
+    # every installation has, or Redis (REDIS_URL) when configured.
+    session_store: Literal["postgres", "redis"] = "postgres"
     # Send the session cookie over HTTPS only (always in production).
     secure_cookies: bool = False
     # How often a session is re-checked with the auth service (disabled accounts and role
