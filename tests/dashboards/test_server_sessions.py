@@ -104,6 +104,22 @@ def test_sign_out_ends_the_api_session_and_a_replayed_cookie_opens_nothing(
     assert _session_rows(db) == rows
 
 
+def test_sign_out_with_an_expired_access_token_still_ends_the_api_login(dash_app, make_user,
+                                                                       api_factory):
+    """The access token lives 15 minutes, the dashboard session 12 hours: sign-out refreshes
+    to reach the logout route rather than leaving the refresh token alive."""
+    import time
+
+    client, _ = _signed_in(dash_app, make_user)
+    with client.session_transaction() as held:
+        refresh = held["user"]["refresh"]
+        held["user"] = {**held["user"], "token": "expired.access.token", "checked": time.time()}
+    assert sign_out(client).status_code == 302
+    with api_factory() as api:
+        assert api.post("/api/v1/auth/refresh",
+                        json={"refresh_token": refresh}).status_code == 401
+
+
 def test_sign_in_starts_a_new_session_id(dash_app, make_user):
     """An id planted before sign-in (session fixation) is worth nothing after it."""
     user, password = make_user(roles=["analyst"])
