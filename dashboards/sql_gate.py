@@ -92,13 +92,14 @@ def _query_node(node: dict, ctes: frozenset[str], reads: _Reads,
     scope = ctes
     for entry in (node.get("cte_map") or {}).get("map", []):
         name = _fold(str(entry.get("key", "")))
-        body = (entry.get("value") or {}).get("query_node")
+        info = entry.get("value") or {}
+        body = info.get("query_node")
         if not isinstance(body, dict) or not _is_query_node(body):
             reads.refused.append(f"CTE {name!r} has no query")
             continue
         # The CTE's body sees the enclosing scope and the CTEs before it, not itself.
         _query_node(body, scope, reads, recursive_name=name)
-        _walk({k: v for k, v in entry["value"].items() if k != "query_node"}, scope, reads)
+        _walk({k: v for k, v in info.items() if k != "query_node"}, scope, reads)
         scope = scope | {name}
     for key, value in node.items():
         if key == "cte_map":
