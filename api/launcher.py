@@ -87,6 +87,7 @@ def _wait_healthy(url: str, timeout: float, proc: subprocess.Popen) -> float:
 
 
 def platform_services(workers: int) -> list[ServiceProcess]:
+    from api.ai.launcher import ai_provider_services
     from api.jobs.launcher import worker_service
     from api.notifications.mailsink import mailsink_service
     from dashboards.launcher import dash_service
@@ -97,6 +98,7 @@ def platform_services(workers: int) -> list[ServiceProcess]:
 
     services = [
         mailsink_service(),
+        *ai_provider_services(),
         ServiceProcess("API gateway", _uvicorn_argv(settings.api_host, settings.api_port, workers),
                        f"{api_url}/docs", f"{api_url}/health", _prepare_metrics_dir(workers)),
         worker_service(),

@@ -29,7 +29,7 @@ from dashboards.warehouse import Warehouse, warehouse_at
 
 log = logging.getLogger("ehb.dashboards")
 
-PAGE_MODULES = ["overview", "users", "payments", "marketplace", "affiliates", "franchises", "wallets", "security", "support", "quality", "monitoring", "admin_users",
+PAGE_MODULES = ["overview", "users", "payments", "marketplace", "affiliates", "ai", "franchises", "wallets", "security", "support", "quality", "monitoring", "admin_users",
                 "saved", "reports", "settings_page"]
 # Reachable without a session: the sign-in form and the static bundles.
 _PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",

@@ -161,6 +161,27 @@ MARTS: dict[str, Mart] = {m.name: m for m in [
         "outcome": "VARCHAR", "resolved_at": "TIMESTAMPTZ", "age_hours": "DOUBLE",
     }, date_column="decision_date", filters={"currency": "currency"}, scope={"user": "user_id"},
         description="held (fraud review, multisig approval) and blocked transfers with cases"),
+    # AI marketplace: a buyer sees the rows of their own calls, a provider those of their
+    # services; the reconciliation to the ledger is staff only (no scope column).
+    Mart("marts", "fct_ai_usage_daily", {
+        "usage_date": "DATE", "currency": "VARCHAR", "service_id": "BIGINT",
+        "service_slug": "VARCHAR", "task": "VARCHAR", "provider_user_id": "BIGINT",
+        "buyer_user_id": "BIGINT", "key_id": "BIGINT", "calls": "BIGINT", "succeeded": "BIGINT",
+        "failed": "BIGINT", "fallbacks": "BIGINT", "tokens": "BIGINT", "charge_minor": "BIGINT",
+        "provider_minor": "BIGINT", "fee_minor": "BIGINT", "avg_latency_ms": "DOUBLE",
+        "p95_latency_ms": "DOUBLE", "avg_provider_latency_ms": "DOUBLE",
+    }, date_column="usage_date", filters={"currency": "currency"},
+        scope={"user": "buyer_user_id", "provider": "provider_user_id"},
+        description="AI calls, tokens, spend and latency per day, service, buyer and key"),
+    Mart("marts", "ai_ledger_reconciliation", {
+        "ledger_date": "DATE", "currency": "VARCHAR", "ledger_transactions": "BIGINT",
+        "billed_calls": "BIGINT", "ledger_debit_minor": "BIGINT", "calls_charge_minor": "BIGINT",
+        "ledger_provider_minor": "BIGINT", "calls_provider_minor": "BIGINT",
+        "ledger_fee_minor": "BIGINT", "calls_fee_minor": "BIGINT",
+        "unmatched_transactions": "BIGINT", "unbilled_calls": "BIGINT",
+        "mismatched_calls": "BIGINT", "is_reconciled": "BOOLEAN",
+    }, date_column="ledger_date", filters={"currency": "currency"},
+        description="AI call money against the ledger per day and currency"),
     Mart("ops", "quarantine", {
         "batch_id": "VARCHAR", "table_name": "VARCHAR", "row_pk": "VARCHAR",
         "expectation": "VARCHAR", "row_json": "VARCHAR", "quarantined_at": "TIMESTAMPTZ",

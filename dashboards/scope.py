@@ -1,7 +1,8 @@
 """Row-level scope of a viewer: which rows of the marts they may see.
 
 Admins, analysts and support see everything. Everyone else sees the rows tied to them:
-a seller their seller id, an affiliate their referrals, a franchisee their territories, and
+a seller their seller id, an affiliate their referrals, a franchisee their territories, an AI
+provider the calls to their services, and
 any user the rows about themself. Marketplace sellers and affiliates are users, so their ids
 are the user id; a franchisee's territories come from the franchise marts when those exist.
 """
@@ -41,6 +42,8 @@ def scope_for(user_id: int, roles: Iterable[str],
         kinds["seller"] = {int(user_id)}
     if "affiliate" in roles:
         kinds["affiliate"] = {int(user_id)}
+    if "provider" in roles:  # AI marketplace rows of the provider's services
+        kinds["provider"] = {int(user_id)}
     if "franchisee" in roles:
         # franchise marts carry the franchise owner's user id (franchisee_user_id)
         kinds["franchisee"] = {int(user_id)}

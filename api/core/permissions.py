@@ -14,6 +14,7 @@ class Role(StrEnum):
     seller = "seller"
     affiliate = "affiliate"
     franchisee = "franchisee"
+    provider = "provider"  # publishes AI services on the marketplace (api/ai)
     customer = "customer"
 
 
