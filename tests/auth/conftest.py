@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from tests.auth.helpers import login
+from tests.notifications.conftest import notify_settings, smtp_server  # noqa: F401
 
 _ips = itertools.count(1)
 

@@ -45,3 +45,32 @@ def totp_code(secret: str, offset: int = 0) -> str:
     if time.time() % 30 > 28.5:
         time.sleep(30 - time.time() % 30 + 0.1)
     return pyotp.TOTP(secret).at(time.time(), counter_offset=offset)
+
+
+def run_notification_jobs(database_url: str) -> None:
+    """Run the notifications queue until it is empty, as `ehb worker` would (the reset
+    request's job, then the deliveries it deferred)."""
+    import asyncio
+
+    from api.jobs.worker import run_workers
+
+    asyncio.run(run_workers(database_url, queues=["notifications"], wait=False,
+                            install_signal_handlers=False))
+
+
+def mailed_tokens(inbox, email: str, path: str) -> list[str]:
+    """Tokens of the links to `path` (e.g. "/reset-password") mailed to `email`, oldest
+    first, read from the SMTP server the mail was delivered to."""
+    import re
+
+    found = []
+    for mail in inbox.to(email.lower()):
+        found += re.findall(rf"{re.escape(path)}\?token=([A-Za-z0-9_\-]+)", mail.get_content())
+    return found
+
+
+def mailed_token(inbox, email: str, path: str) -> str:
+    """The newest token mailed to `email` for `path`."""
+    tokens = mailed_tokens(inbox, email, path)
+    assert tokens, f"no {path} link was mailed to {email}"
+    return tokens[-1]

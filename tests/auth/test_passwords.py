@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select, update
 
-from tests.auth.helpers import bearer, login, outbox, security_events
+from tests.auth.helpers import (
+    bearer,
+    login,
+    mailed_token,
+    mailed_tokens,
+    outbox,
+    run_notification_jobs,
+    security_events,
+)
 
 NEW = "another fine passphrase"
 
@@ -149,3 +159,78 @@ def test_reset_unlocks_a_locked_account_and_verifies_the_email(client, make_user
     assert login(client, user.email, NEW).status_code == 200
     db.expire_all()
     assert db.get(User, user.id).email_verified_at is not None
+
+
+def _statements_of(fn) -> list[str]:
+    """Every statement sent to PostgreSQL on the engine's connections while fn() runs, the
+    driver-level ones too (the job queue's defer bypasses SQLAlchemy): a psycopg cursor class
+    that records, installed on each connection as it leaves the pool."""
+    import psycopg
+    from sqlalchemy import event
+
+    from api.db import get_engine
+
+    seen: list[str] = []
+
+    class Recording(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):
+            seen.append(query if isinstance(query, str) else query.as_string(self.connection)
+                        if hasattr(query, "as_string") else bytes(query).decode())
+            return super().execute(query, params, **kwargs)
+
+        def executemany(self, query, params_seq, **kwargs):
+            seen.append(query if isinstance(query, str) else str(query))
+            return super().executemany(query, params_seq, **kwargs)
+
+    def checkout(dbapi_connection, record, proxy):
+        dbapi_connection.cursor_factory = Recording
+
+    def checkin(dbapi_connection, record):
+        dbapi_connection.cursor_factory = psycopg.Cursor
+
+    engine = get_engine()
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    return seen
+
+
+def test_forgot_does_the_same_database_work_for_known_and_unknown_emails(
+        client, make_user, db, smtp_server, notify_settings, database_url):
+    """Issue 13 item 11: the answer must not depend on whether the account exists, in time
+    either. The request only queues a job: the same statements for both, no user lookup."""
+    from api.notifications.models import OutboxMessage
+
+    inbox, port = smtp_server
+    notify_settings(port)
+    user, _ = make_user()
+    unknown = f"no-one-{user.id}@example.com"
+    answers = {}
+
+    def ask(email):
+        answers[email] = client.post("/api/v1/auth/password/forgot", json={"email": email})
+
+    known_sql = _statements_of(lambda: ask(user.email))
+    unknown_sql = _statements_of(lambda: ask(unknown))
+    assert answers[user.email].status_code == answers[unknown].status_code == 202
+    assert answers[user.email].json() == answers[unknown].json()
+    assert known_sql == unknown_sql and known_sql, (known_sql, unknown_sql)
+    assert not any(re.search(r"\b(users|email_tokens|notification_outbox|security_events)\b",
+                             s) for s in known_sql), known_sql
+    # Nothing was looked up or written for the account yet ...
+    assert outbox(db, user.email, "auth.password_reset") is None
+    # ... the job does it: the owner gets one reset mail, the unknown address nothing.
+    run_notification_jobs(database_url)
+    assert len(mailed_tokens(inbox, user.email, "/reset-password")) == 1
+    assert inbox.to(unknown) == []
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.recipient == unknown)) == 0
+    assert security_events(db, "password_reset_requested", email=unknown)[-1] \
+        .details["account_exists"] is False
+    assert security_events(db, "password_reset_requested", user_id=user.id)[-1] \
+        .details["account_exists"] is True

@@ -156,3 +156,77 @@ def test_prune_removes_only_stale_unlocked_counters(db):
     left = set(db.scalars(select(LoginThrottle.key)
                           .where(LoginThrottle.key.like(f"client:{tag}-%"))))
     assert left == {f"client:{tag}-recent", f"client:{tag}-locked"}
+
+
+def _lock_account_from_other_clients(new_client, email: str) -> None:
+    """Twenty wrong passwords, five from each of four fresh clients (addresses): more than
+    the account's own threshold, so it is locked for every client it does not know."""
+    for _ in range(4):
+        attacker = new_client()
+        for i in range(5):
+            login(attacker, email, f"a wrong guess {i}")
+
+
+def test_attacker_cannot_lock_the_owner_out_of_a_known_device(client, new_client, make_user,
+                                                              db):
+    """Issue 13 item 10: five wrong passwords from anywhere used to lock the owner out. The
+    attacker's client is throttled (per account and client first, then the whole account for
+    unknown clients), but the owner's device, known from an earlier sign-in, gets in."""
+    from api.auth.models import User
+
+    owner, password = make_user()
+    assert login(client, owner.email, password).status_code == 200  # the owner's device
+    hash_before = db.get(User, owner.id).password_hash
+
+    attacker = new_client()
+    codes = [login(attacker, owner.email, f"guess {i}!!").status_code for i in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    assert login(attacker, owner.email, password).status_code == 429  # still throttled
+    _lock_account_from_other_clients(new_client, owner.email)
+    # The whole account is now locked for clients it does not know, the right password too.
+    r = login(new_client(), owner.email, password)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "login_locked"
+    assert login(attacker, owner.email, password).status_code == 429
+
+    # The owner, from the device they signed in from before, gets in.
+    r = login(client, owner.email, password)
+    assert r.status_code == 200, r.text
+    # Nothing of the account changed, and the attacker is still locked out.
+    db.expire_all()
+    assert db.get(User, owner.id).password_hash == hash_before
+    assert login(attacker, owner.email, password).status_code == 429
+    assert login(new_client(), owner.email, password).status_code == 429
+
+
+def test_a_known_device_cookie_is_per_account_and_cannot_be_made_up(client, new_client,
+                                                                    make_user):
+    owner, password = make_user()
+    other, other_password = make_user()
+    device = new_client()
+    assert login(device, other.email, other_password).status_code == 200  # knows `other` only
+    _lock_account_from_other_clients(new_client, owner.email)
+    assert login(device, owner.email, password).status_code == 429
+    forged = new_client()
+    forged.cookies.set("ehb_device", "x" * 43, path="/api/v1/auth")
+    assert login(forged, owner.email, password).status_code == 429
+    r = login(new_client(), owner.email, password, device_token="y" * 43)
+    assert r.status_code == 429
+
+
+def test_a_successful_mfa_passes_an_account_lock(client, new_client, signed_in, db):
+    from tests.auth.helpers import bearer, totp_code
+    from tests.auth.test_mfa import _enable
+
+    user, password, tokens = signed_in
+    secret, _ = _enable(client, bearer(tokens["access_token"]))
+    _lock_account_from_other_clients(new_client, user.email)
+    phone = new_client()  # a device this account never signed in from
+    assert login(phone, user.email, password).status_code == 429  # no code: locked
+    r = login(phone, user.email, password, totp_code="000000" if totp_code(secret) != "000000"
+              else "111111")
+    assert r.status_code == 429  # a wrong code changes nothing
+    r = login(phone, user.email, password, totp_code=totp_code(secret))
+    assert r.status_code == 200, r.text
+    # A right code with a wrong password does not pass either.
+    assert login(new_client(), user.email, "not the password", totp_code=totp_code(secret, 1)
+                 ).status_code == 429
