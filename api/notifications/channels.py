@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.notifications.categories import is_mandatory
 from api.notifications.models import OutboxMessage, SmsSinkMessage
 from api.notifications.settings import NotificationSettings
 
@@ -27,7 +28,9 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def send_email(message: OutboxMessage, settings: NotificationSettings) -> str:
+def send_email(message: OutboxMessage, settings: NotificationSettings,
+               body: str | None = None) -> str:
+    """`body` replaces the stored one (a rendered body that must not be stored)."""
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.recipient
@@ -35,7 +38,7 @@ def send_email(message: OutboxMessage, settings: NotificationSettings) -> str:
     email["Message-ID"] = msgid = make_msgid(domain="ehb5.local")
     email["X-EHB-Message-Id"] = str(message.id)
     email["X-EHB-Category"] = message.category
-    email.set_content(message.body)
+    email.set_content(message.body if body is None else body)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
                           timeout=settings.smtp_timeout_seconds) as smtp:
@@ -80,13 +83,18 @@ def send_sms(session: Session, message: OutboxMessage, settings: NotificationSet
 
 def send_push(session: Session, message: OutboxMessage) -> str:
     """In-app push: NOTIFY the user's channel; API processes relay it to their open WebSockets.
-    The NOTIFY is transactional, so it is sent only if the delivery record commits."""
+    The NOTIFY is transactional, so it is sent only if the delivery record commits. Security
+    messages (auth.*, security.*) are announced by subject only: their bodies are never
+    readable through the API."""
     if message.user_id is None:
         raise DeliveryError("push needs a user", permanent=True)
+    secret = is_mandatory(message.category)
     payload = json.dumps({
         "type": "notification", "id": message.id, "category": message.category,
-        "subject": message.subject, "body": message.body[:_PUSH_BODY_LIMIT],
-        "payload": message.payload if len(json.dumps(message.payload)) < 2000 else {},
+        "subject": message.subject,
+        "body": "" if secret else message.body[:_PUSH_BODY_LIMIT],
+        "payload": message.payload if not secret and len(json.dumps(message.payload)) < 2000
+        else {},
         "created_at": message.created_at.isoformat() if message.created_at else None,
     })
     session.execute(text("SELECT pg_notify(:channel, :payload)"),

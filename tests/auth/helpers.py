@@ -48,14 +48,26 @@ def totp_code(secret: str, offset: int = 0) -> str:
 
 
 def run_notification_jobs(database_url: str) -> None:
-    """Run the notifications queue until it is empty, as `ehb worker` would (the reset
-    request's job, then the deliveries it deferred)."""
+    """Run the notifications queue as `ehb worker` would, until no job is due: the reset
+    request's job, then the delivery it queued (a worker run with wait=False stops when it
+    finds the queue empty, possibly while a running job is still queueing the next one)."""
     import asyncio
 
+    import psycopg
+
+    from api.jobs.app import conninfo
     from api.jobs.worker import run_workers
 
-    asyncio.run(run_workers(database_url, queues=["notifications"], wait=False,
-                            install_signal_handlers=False))
+    for _ in range(5):
+        asyncio.run(run_workers(database_url, queues=["notifications"], wait=False,
+                                install_signal_handlers=False))
+        with psycopg.connect(conninfo(database_url)) as conn:
+            due = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'notifications'"
+                " AND status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())"
+            ).fetchone()[0]
+        if not due:
+            return
 
 
 def mailed_tokens(inbox, email: str, path: str) -> list[str]:

@@ -128,3 +128,73 @@ def test_no_one_reads_security_mail_bodies_through_the_api(client, db, make_user
         assert r.status_code == 200 and "SECRET" not in r.text and "913-447" not in r.text
     r = client.get(f"/api/v1/notifications/messages/{receipt}", headers=auth_headers(user))
     assert r.json()["body"] == "Paid 12.50 USD"
+
+
+def _unused_tokens(db, user_id: int) -> int:
+    from sqlalchemy import func
+
+    from api.auth.models import EmailToken
+
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(EmailToken).where(
+        EmailToken.user_id == user_id, EmailToken.used_at.is_(None)))
+
+
+def test_a_failed_delivery_leaves_no_token_and_the_retry_mails_a_working_link(
+        client, make_user, db, smtp_server, notify_settings):
+    from api.auth import email_tokens
+    from api.auth.mail import queue_link_mail
+    from api.auth.models import User
+    from api.notifications.delivery import deliver
+    from tests.notifications.conftest import free_port
+
+    inbox, port = smtp_server
+    user, _ = make_user()
+    message = queue_link_mail(db, db.get(User, user.id), email_tokens.PASSWORD_RESET)
+    db.commit()
+    assert deliver(db, message.id, settings=notify_settings(free_port())) == "pending"
+    assert _unused_tokens(db, user.id) == 0  # the minted token went with the failed attempt
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert deliver(db, message.id, now=later, settings=notify_settings(port)) == "sent"
+    assert _unused_tokens(db, user.id) == 1
+    token = mailed_token(inbox, user.email, "/reset-password")
+    r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
+    assert r.status_code == 200, r.text
+
+
+def test_a_secret_link_goes_by_email_only(make_user, db):
+    """A message naming a renderer on another channel (an SMS sink row, a push through the
+    API) is refused for good, and no token is made."""
+    from api.notifications import service
+    from api.notifications.delivery import deliver
+    from api.notifications.models import OutboxMessage
+
+    user, _ = make_user()
+    ids = [service.enqueue(db, channel=channel, category="auth.password_reset",
+                           recipient=recipient, user_id=user.id, body="Reset: {link}",
+                           payload={"render": "auth.email_link", "purpose": "password_reset"}).id
+           for channel, recipient in (("sms", "+14155552671"), ("push", str(user.id)))]
+    db.commit()
+    assert [deliver(db, i) for i in ids] == ["failed", "failed"]
+    db.expire_all()
+    assert all("email only" in db.get(OutboxMessage, i).last_error for i in ids)
+    assert _unused_tokens(db, user.id) == 0
+
+
+def test_a_link_goes_only_to_the_accounts_own_address(make_user, db):
+    from api.notifications import service
+    from api.notifications.delivery import deliver
+    from api.notifications.models import OutboxMessage
+
+    user, _ = make_user()
+    mid = service.enqueue(db, channel="email", category="auth.password_reset",
+                          recipient="attacker@example.com", user_id=user.id,
+                          body="Reset: {link}",
+                          payload={"render": "auth.email_link", "purpose": "password_reset"}).id
+    db.commit()
+    assert deliver(db, mid) == "failed"
+    db.expire_all()
+    assert "no longer has this address" in db.get(OutboxMessage, mid).last_error
+    assert _unused_tokens(db, user.id) == 0
