@@ -245,7 +245,7 @@ def reset_password(session: Session, token: str, new_password: str, *,
     if user.email_verified_at is None:
         user.email_verified_at = now  # the link reached the mailbox: the address is proven
     ended = sessions.revoke_user(session, user.id, "password_reset", now=now)
-    throttle.reset(session, throttle.account_key(user.email))
+    throttle.reset_account(session, user.email)  # the owner proved the mailbox
     events.record(session, events.PASSWORD_RESET, user_id=user.id, email=user.email,
                   client_ip=client_ip, details={"sessions_ended": ended})
     _notify(session, user, "auth.password_changed", "Your password was reset",

@@ -78,3 +78,23 @@ def test_0003_removes_stored_links_and_ends_the_tokens_they_exposed(scratch_engi
     assert (rows[receipt].status, rows[receipt].body) == ("pending",
                                                           "see https://x/r?token=public-ok")
     assert unused == 0
+
+
+def test_0004_known_devices_round_trip_without_drift(scratch_engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from api.db import Base
+    from api.registry import import_all_models
+
+    _migrate(scratch_engine, command.upgrade, "heads")
+    assert "known_devices" in inspect(scratch_engine).get_table_names()
+    _migrate(scratch_engine, command.downgrade, "0003_auth_unstored_mail_links")
+    assert "known_devices" not in inspect(scratch_engine).get_table_names()
+    _migrate(scratch_engine, command.upgrade, "heads")
+    import_all_models()
+    with scratch_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    assert [d for d in diff if "known_devices" in repr(d)] == []

@@ -42,25 +42,45 @@ def test_account_lockout_backoff_and_reset_on_success(client, new_client, make_u
     assert r.status_code == 429 and r.json()["error"]["code"] == "login_locked"
     assert 55 <= int(r.headers["retry-after"]) <= 60
     assert "try again in" in r.json()["error"]["message"]
-    # The lock is per account: another client is refused too.
-    assert login(new_client(), user.email, password).status_code == 429
+    # The lock is this account from this client: another client is not held off by it.
+    assert login(new_client(), user.email, password).status_code == 200
     locked = security_events(db, "login_locked", user_id=user.id)
-    assert len(locked) == 1 and locked[0].details["locked_seconds"] == {"account": 60}
-    assert len(security_events(db, "login_throttled", user_id=user.id)) == 2
+    assert len(locked) == 1 and locked[0].details["locked_seconds"] == {"pair": 60}
+    assert len(security_events(db, "login_throttled", user_id=user.id)) == 1
     assert len(security_events(db, "login_failed", user_id=user.id)) == 5
 
     # After the lock, the next failure locks again for twice as long.
-    key = f"account:{user.email}"
+    key = f"pair:{user.email}|{locked[0].client_ip}"
     _expire_locks(db, key)
     r = login(client, user.email, "wrong again!!")
     assert r.status_code == 429 and 115 <= int(r.headers["retry-after"]) <= 120
     assert _throttle(db, key).failures == 6
 
-    # A successful login clears the account's counter.
+    # A successful login clears this client's counter and the account's.
     _expire_locks(db, key)
     assert login(client, user.email, password).status_code == 200
     assert _throttle(db, key).failures == 0 and _throttle(db, key).blocked_until is None
+    assert _throttle(db, f"account:{user.email}").failures == 0
     assert login(client, user.email, "wrong password!").status_code == 401
+
+
+def test_the_whole_account_locks_for_unknown_clients_after_more_failures(new_client,
+                                                                        make_user, db):
+    from api.auth.settings import get_auth_settings
+
+    settings = get_auth_settings()
+    user, password = make_user()
+    per_client = settings.pair_max_failures - 1  # under every client's own threshold
+    attempts = 0
+    while attempts < settings.account_max_failures:
+        attacker = new_client()
+        for _ in range(min(per_client, settings.account_max_failures - attempts)):
+            assert login(attacker, user.email, "wrong password!").status_code in (401, 429)
+            attempts += 1
+    r = login(new_client(), user.email, password)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "login_locked"
+    locked = security_events(db, "login_locked", user_id=user.id)
+    assert locked[-1].details["locked_seconds"] == {"account": 60}
 
 
 def test_unknown_accounts_lock_too(client):
@@ -203,7 +223,11 @@ def test_a_known_device_cookie_is_per_account_and_cannot_be_made_up(client, new_
     owner, password = make_user()
     other, other_password = make_user()
     device = new_client()
-    assert login(device, other.email, other_password).status_code == 200  # knows `other` only
+    r = login(device, other.email, other_password)  # this device knows `other` only
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"].lower()
+    assert "ehb_device=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "path=/api/v1/auth" in cookie and r.json()["device_token"] in r.headers["set-cookie"]
     _lock_account_from_other_clients(new_client, owner.email)
     assert login(device, owner.email, password).status_code == 429
     forged = new_client()
