@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from contextlib import ExitStack
 
@@ -237,3 +238,31 @@ def test_socket_connects_are_rate_limited(client, make_user, notify_settings):
     other, _ = make_user()
     with client.websocket_connect(f"{WS}?token={_token(other)}") as ws:
         assert ws.receive_json()["type"] == "ready"
+
+
+def test_a_newer_token_of_the_same_user_extends_the_socket(client, db, make_user,
+                                                           notify_settings):
+    from datetime import UTC, datetime, timedelta
+
+    from api.auth.tokens import issue_access_token
+    from api.settings import get_settings
+
+    notify_settings(free_port(), push_recheck_seconds=0.2)
+    user, _ = make_user()
+    other, _ = make_user()
+    settings = get_settings()
+    soon = datetime.now(UTC) - timedelta(seconds=settings.access_token_ttl_seconds - 1)
+    first = issue_access_token(settings, user.id, None, now=soon)  # expires in a second
+    with client.websocket_connect(f"{WS}?token={first}") as ws:
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_json({"type": "auth", "token": _token(user)})
+        assert ws.receive_json()["type"] == "reauthenticated"
+        time.sleep(2)  # past the first token's expiry and several rechecks: still open
+        ws.send_text("ping")
+        assert ws.receive_text() == "pong"
+        mid = _push(db, user, "still here")
+        assert deliver(db, mid) == "sent"
+        assert ws.receive_json()["id"] == mid
+        ws.send_json({"type": "auth", "token": _token(other)})  # another user's: refused
+        code, _ = _closed_within(ws, 10)
+        assert code == 4401
