@@ -20,6 +20,9 @@ from api.core.errors import AppError, Forbidden, Unauthorized
 from api.settings import get_settings
 
 
+BAD_MFA_CODE = "bad_mfa_code"  # the failure reason that also counts on the account's mfa key
+
+
 @dataclass(frozen=True)
 class ClientInfo:
     ip: str | None = None
@@ -49,7 +52,8 @@ def _pair(user_id: int, issued: sessions.IssuedRefresh, device_token: str | None
 def _keys(email: str, client: ClientInfo, device_id: int | None = None) -> dict[str, str]:
     return {"pair": throttle.pair_key(email, throttle.pair_client_id(client.ip, device_id)),
             "account": throttle.account_key(email),
-            "client": throttle.client_key(client.ip)}
+            "client": throttle.client_key(client.ip),
+            "mfa": throttle.mfa_key(email)}
 
 
 def register_failure(session: Session, *, email: str, user_id: int | None, client: ClientInfo,
@@ -62,8 +66,9 @@ def register_failure(session: Session, *, email: str, user_id: int | None, clien
     settings = get_auth_settings()
     keys = _keys(email, client, device_id)
     thresholds = {"pair": settings.pair_max_failures, "account": settings.account_max_failures,
-                  "client": settings.client_max_failures}
-    scopes = ["pair", "account"] + (["client"] if count_client else [])
+                  "client": settings.client_max_failures, "mfa": settings.mfa_max_failures}
+    scopes = (["pair", "account"] + (["client"] if count_client else [])
+              + (["mfa"] if reason == BAD_MFA_CODE else []))
     locks = {scope: throttle.register_failure(session, keys[scope], thresholds[scope], settings,
                                               now) for scope in scopes}
     events.record(session, event_type, user_id=user_id, email=email, client_ip=client.ip,
@@ -129,11 +134,11 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
     # This client's own lock on this account: nothing passes it.
     if keys["pair"] in locks:
         _throttled(session, locks[keys["pair"]], email=email, user_id=user_id, client=client)
-    # Locks others may have caused (the whole account, this address): a known device passes
-    # them; otherwise only a correct second factor does, so without a code, refuse now.
-    for_others = 0 if device else max(locks.get(keys["account"], 0),
-                                      locks.get(keys["client"], 0))
-    if for_others and not (totp_code or recovery_code):
+    # Locks others may have caused (the whole account, this address, wrong codes from
+    # anywhere): a known device passes them; otherwise only a correct second factor does,
+    # and not once wrong codes locked the account's mfa key. Refuse now when nothing can pass.
+    for_others = 0 if device else max(locks.get(keys[k], 0) for k in ("account", "client", "mfa"))
+    if for_others and (not (totp_code or recovery_code) or keys["mfa"] in locks):
         _throttled(session, for_others, email=email, user_id=user_id, client=client)
 
     def fail(reason: str, error: AppError) -> None:
@@ -171,12 +176,13 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
                               client_ip=client.ip,
                               details={"remaining": mfa.remaining_recovery_codes(session, user.id)})
         if not ok:  # a refused code wrote nothing: the failure joins this transaction
-            fail("bad_mfa_code", Unauthorized("the two-factor code is not valid or was already "
+            fail(BAD_MFA_CODE, Unauthorized("the two-factor code is not valid or was already "
                                               "used", code="invalid_mfa_code"))
     throttle.reset(session, keys["pair"])
-    if keys["account"] not in locks:
-        # A lock stays for the clients it holds off, even when the owner passes it.
-        throttle.reset(session, keys["account"])
+    for scope in ("account", "mfa"):
+        if keys[scope] not in locks:
+            # A lock stays for the clients it holds off, even when the owner passes it.
+            throttle.reset(session, keys[scope])
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     device_token = devices.remember(session, user.id, client.device_token if device else None,

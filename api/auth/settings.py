@@ -24,6 +24,10 @@ class AuthSettings(BaseSettings):
     pair_max_failures: int = 5
     account_max_failures: int = 10
     client_max_failures: int = 20
+    # Wrong second-factor codes (after a right password) from all clients together: once
+    # locked, a code no longer passes the account lock, so knowing the password does not buy
+    # five code guesses per address.
+    mfa_max_failures: int = 5
     # A device a user signed in from is known (its cookie passes account-wide locks) until
     # this long after its last sign-in.
     known_device_ttl_days: int = 180

@@ -4,7 +4,8 @@ further failure up to a maximum. Shared by every instance because it lives in Po
 
 The (account, client) key locks first, and nothing passes it. The account key locks later,
 and a known device or a correct second factor passes it (api.auth.login), so failures from
-elsewhere cannot lock the owner out."""
+elsewhere cannot lock the owner out. Wrong second-factor codes also count on the account's
+mfa key: once that is locked, only a known device passes."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ def client_key(client_ip: str | None) -> str:
             return f"client:{address.ipv4_mapped}"
         return f"client:{ipaddress.ip_network(f'{address}/64', strict=False)}"
     return f"client:{address}"
+
+
+def mfa_key(email: str) -> str:
+    return f"mfa:{email[:380]}"
 
 
 def pair_key(email: str, client_id: str) -> str:
@@ -96,10 +101,10 @@ def reset(session: Session, key: str) -> None:
 
 
 def reset_account(session: Session, email: str) -> None:
-    """Clear the account's counter and every (account, client) counter of it (the owner
+    """Clear the account's counters and every (account, client) counter of it (the owner
     proved the mailbox: a password reset)."""
     session.execute(update(LoginThrottle)
-                    .where(or_(LoginThrottle.key == account_key(email),
+                    .where(or_(LoginThrottle.key.in_([account_key(email), mfa_key(email)]),
                                LoginThrottle.key.startswith(f"pair:{email[:254]}|",
                                                             autoescape=True)),
                            LoginThrottle.failures > 0)

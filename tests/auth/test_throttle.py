@@ -254,3 +254,28 @@ def test_a_successful_mfa_passes_an_account_lock(client, new_client, signed_in, 
     # A right code with a wrong password does not pass either.
     assert login(new_client(), user.email, "not the password", totp_code=totp_code(secret, 1)
                  ).status_code == 429
+
+
+def test_code_guesses_with_a_known_password_are_throttled_account_wide(client, new_client,
+                                                                       signed_in, db):
+    """Passing a lock with a second factor must not give someone who knows the password five
+    code guesses per address: wrong codes from all clients lock the account's codes, and then
+    only the owner's known device gets in."""
+    from tests.auth.helpers import bearer, totp_code
+    from tests.auth.test_mfa import _enable
+
+    user, password, tokens = signed_in  # `client` is the owner's known device
+    secret, _ = _enable(client, bearer(tokens["access_token"]))
+    right = totp_code(secret)
+    wrong = [c for c in (f"{n:06d}" for n in range(0, 1_000_000, 111_111))
+             if c not in {totp_code(secret, k) for k in (-1, 0, 1)}]
+    codes = [login(new_client(), user.email, password, totp_code=wrong[i]).status_code
+             for i in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    locked = security_events(db, "login_locked", user_id=user.id)
+    assert locked[-1].details["locked_seconds"] == {"mfa": 60}
+    # A right code from a client the account does not know no longer passes ...
+    assert login(new_client(), user.email, password, totp_code=right).status_code == 429
+    # ... the owner's device does.
+    r = login(client, user.email, password, totp_code=right)
+    assert r.status_code == 200, r.text
