@@ -141,7 +141,7 @@ class PushHub:
                     self.listening.set()
                     async for note in conn.notifies():
                         self._dispatch(note.payload)
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # the server restarted, a network blip: listen again
                 self.listening.clear()
                 log.warning("push listener lost its connection; reconnecting",
                             extra={"error": type(exc).__name__})

@@ -266,3 +266,24 @@ def test_a_newer_token_of_the_same_user_extends_the_socket(client, db, make_user
         ws.send_json({"type": "auth", "token": _token(other)})  # another user's: refused
         code, _ = _closed_within(ws, 10)
         assert code == 4401
+
+
+def test_the_shared_listener_reconnects_after_losing_its_connection(client, db, make_user):
+    listener = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'ehb-push' AND query ILIKE 'LISTEN%'")
+    user, _ = make_user()
+    with client.websocket_connect(f"{WS}?token={_token(user)}") as ws:
+        assert ws.receive_json()["type"] == "ready"
+        db.rollback()
+        [old] = db.execute(text(listener)).scalars().all()
+        assert db.execute(text("SELECT pg_terminate_backend(:p)"), {"p": old}).scalar()
+        for _ in range(100):  # a new listener within seconds (RECONNECT_SECONDS = 1)
+            db.rollback()
+            if set(db.execute(text(listener)).scalars()) - {old}:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the push listener did not reconnect within 10 s")
+        mid = _push(db, user, "after the reconnect")
+        assert deliver(db, mid) == "sent"
+        assert ws.receive_json()["id"] == mid  # the socket stayed open and is fed again
