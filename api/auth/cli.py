@@ -29,20 +29,24 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
 
     @users.command("prune")
     def prune() -> None:
-        """Delete stale login-failure counters and long-expired refresh and email tokens."""
-        from datetime import UTC, datetime
+        """Delete stale login-failure counters, long-expired refresh and email tokens, and
+        devices no one signed in from for AUTH_KNOWN_DEVICE_TTL_DAYS."""
+        from datetime import UTC, datetime, timedelta
 
-        from api.auth import email_tokens, sessions, throttle
+        from api.auth import devices, email_tokens, sessions, throttle
         from api.auth.settings import get_auth_settings
         from api.db import session_scope
 
         now = datetime.now(UTC)
+        settings = get_auth_settings()
         with session_scope() as session:
-            counts = (throttle.prune(session, now, get_auth_settings()),
+            counts = (throttle.prune(session, now, settings),
                       sessions.prune_expired(session, now),
-                      email_tokens.prune_expired(session, now))
-        typer.echo("removed {} login throttle rows, {} refresh tokens, {} email tokens"
-                   .format(*counts))
+                      email_tokens.prune_expired(session, now),
+                      devices.prune(session, now,
+                                    timedelta(days=settings.known_device_ttl_days)))
+        typer.echo("removed {} login throttle rows, {} refresh tokens, {} email tokens, "
+                   "{} known devices".format(*counts))
 
     def _admin(action) -> None:
         """Run a user-admin service call on the user with this email; refusals exit 1."""

@@ -72,14 +72,7 @@ class PermissionDependency:
 
     def checked(self, request: Request, claims: AccessClaims, row: tuple | None, *,
                  hit: bool = True) -> Principal:
-        # api.auth.pooled._GUARDED_SQL makes these same checks in SQL before a transfer runs:
-        # a condition added here must be added there too.
-        if row is None or not row[2]:
-            raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
-        email, roles, _, session_live = row
-        if not session_live:
-            raise Unauthorized("this session was signed out; sign in again",
-                               code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
+        email, roles = _live_user(row)
         user_id_var.set(claims.user_id)
         request.state.user_id = claims.user_id  # for the access log (see the middleware)
         if hit:
@@ -88,6 +81,49 @@ class PermissionDependency:
             raise Forbidden(f"requires permission '{self.permission.name}'",
                             details={"permission": self.permission.name})
         return Principal(claims.user_id, email, frozenset(roles), claims.session_family)
+
+
+def _live_user(row: tuple | None) -> tuple[str, list[str]]:
+    """(email, roles) of an auth row whose user is active and whose session is live."""
+    # api.auth.pooled._GUARDED_SQL makes these same checks in SQL before a transfer runs, and
+    # live_logins below for open WebSockets: a condition added here must be added there too.
+    if row is None or not row[2]:
+        raise Unauthorized("account is disabled or no longer exists", code="account_disabled")
+    email, roles, _, session_live = row
+    if not session_live:
+        raise Unauthorized("this session was signed out; sign in again",
+                           code="session_revoked", headers={"WWW-Authenticate": "Bearer"})
+    return email, roles
+
+
+def authenticate_token(token: str) -> tuple[AccessClaims, Principal]:
+    """The checks of require(AUTHENTICATED) for a token that does not come in a header (a
+    WebSocket handshake): valid signature and claims, active user, live session. Raises
+    Unauthorized. Blocking (one query): call it from a thread on an event loop."""
+    claims = _verified_claims(get_settings(), token)
+    email, roles = _live_user(load_auth_row(claims.user_id, claims.session_family))
+    return claims, Principal(claims.user_id, email, frozenset(roles), claims.session_family)
+
+
+# For a batch of open logins (WebSockets): which are still good (user active, session live).
+LIVE_LOGINS_SQL = (
+    f"SELECT p.user_id, p.family FROM unnest(%(users)s::bigint[], %(families)s::text[])"
+    f" AS p(user_id, family) JOIN {User.__tablename__} u ON u.id = p.user_id AND u.is_active"
+    f" WHERE p.family IS NULL OR EXISTS (SELECT 1 FROM {RefreshToken.__tablename__} r"
+    f" WHERE r.family_id = p.family AND r.revoked_at IS NULL)"
+)
+
+
+def live_logins(logins: set[tuple[int, str | None]]) -> set[tuple[int, str | None]]:
+    """The (user id, session family) pairs whose user is active and session live, in one
+    query whatever their number. Blocking."""
+    if not logins:
+        return set()
+    users, families = zip(*logins, strict=True)
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        rows = conn.exec_driver_sql(LIVE_LOGINS_SQL, {"users": list(users),
+                                                      "families": list(families)}).all()
+    return {(user_id, family) for user_id, family in rows}
 
 
 def claims_of(credentials: HTTPAuthorizationCredentials | None) -> AccessClaims:

@@ -1,5 +1,6 @@
 """Single-use, expiring tokens sent by email (verification, password reset). Only their
-SHA-256 is stored; the token itself exists in the outbox message and the user's mailbox."""
+SHA-256 is stored; the token itself exists only in the delivered mail (it is minted when the
+mail is delivered, see api.auth.mail)."""
 
 from __future__ import annotations
 

@@ -38,10 +38,12 @@ USER_ENABLED = "user_enabled"
 
 def record(session: Session, event_type: str, *, user_id: int | None = None,
            email: str | None = None, client_ip: str | None = None,
-           details: dict[str, Any] | None = None) -> SecurityEvent:
-    """Add an event to the caller's transaction (committed with it)."""
+           details: dict[str, Any] | None = None,
+           request_id: str | None = None) -> SecurityEvent:
+    """Add an event to the caller's transaction (committed with it). `request_id` is for jobs
+    acting on a request's behalf; by default the current request's."""
     event = SecurityEvent(event_type=event_type, user_id=user_id, email=email,
-                          client_ip=client_ip, request_id=request_id_var.get(),
+                          client_ip=client_ip, request_id=request_id or request_id_var.get(),
                           details=details or {})
     session.add(event)
     log.info("security event", extra={"event_type": event_type, "event_user_id": user_id})

@@ -1,15 +1,17 @@
 """Authentication: login (password, then TOTP or recovery code when MFA is on), refresh,
-logout. Failures feed the brute-force throttle and the security event log."""
+logout. Failures feed the brute-force throttle (api.auth.throttle: per account and client
+first, then per account, where a known device or a correct second factor passes) and the
+security event log."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import events, mfa, sessions, throttle
+from api.auth import devices, events, mfa, sessions, throttle
 from api.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from api.auth.service import get_user_by_email, normalize_email
 from api.auth.settings import get_auth_settings
@@ -18,10 +20,14 @@ from api.core.errors import AppError, Forbidden, Unauthorized
 from api.settings import get_settings
 
 
+BAD_MFA_CODE = "bad_mfa_code"  # the failure reason that also counts on the account's mfa key
+
+
 @dataclass(frozen=True)
 class ClientInfo:
     ip: str | None = None
     user_agent: str | None = None
+    device_token: str | None = None  # the known-device secret it presented (cookie or body)
 
 
 @dataclass(frozen=True)
@@ -32,25 +38,39 @@ class TokenPair:
     refresh_expires_at: datetime
     session_id: str
     token_type: str = "bearer"
+    device_token: str | None = None  # the client keeps it: this device is now known
 
 
-def _pair(user_id: int, issued: sessions.IssuedRefresh) -> TokenPair:
+def _pair(user_id: int, issued: sessions.IssuedRefresh, device_token: str | None = None
+          ) -> TokenPair:
     settings = get_settings()
     return TokenPair(issue_access_token(settings, user_id, issued.family_id), issued.token,
-                     settings.access_token_ttl_seconds, issued.expires_at, issued.family_id)
+                     settings.access_token_ttl_seconds, issued.expires_at, issued.family_id,
+                     device_token=device_token)
+
+
+def _keys(email: str, client: ClientInfo, device_id: int | None = None) -> dict[str, str]:
+    return {"pair": throttle.pair_key(email, throttle.pair_client_id(client.ip, device_id)),
+            "account": throttle.account_key(email),
+            "client": throttle.client_key(client.ip),
+            "mfa": throttle.mfa_key(email)}
 
 
 def register_failure(session: Session, *, email: str, user_id: int | None, client: ClientInfo,
                      reason: str, event_type: str = events.LOGIN_FAILED,
-                     count_client: bool = True, now: datetime) -> int:
-    """Count a failed credential check against the account (and the client); record it and
-    any lockout it causes. Not committed. Returns the lock in seconds (0 if none)."""
+                     count_client: bool = True, device_id: int | None = None,
+                     now: datetime) -> int:
+    """Count a failed credential check against this account from this client, the account and
+    (unless count_client is false) the client; record it and any lockout it causes. Not
+    committed. Returns the longest lock it caused in seconds (0 if none)."""
     settings = get_auth_settings()
-    locks = {"account": throttle.register_failure(
-        session, throttle.account_key(email), settings.account_max_failures, settings, now)}
-    if count_client:
-        locks["client"] = throttle.register_failure(
-            session, throttle.client_key(client.ip), settings.client_max_failures, settings, now)
+    keys = _keys(email, client, device_id)
+    thresholds = {"pair": settings.pair_max_failures, "account": settings.account_max_failures,
+                  "client": settings.client_max_failures, "mfa": settings.mfa_max_failures}
+    scopes = (["pair", "account"] + (["client"] if count_client else [])
+              + (["mfa"] if reason == BAD_MFA_CODE else []))
+    locks = {scope: throttle.register_failure(session, keys[scope], thresholds[scope], settings,
+                                              now) for scope in scopes}
     events.record(session, event_type, user_id=user_id, email=email, client_ip=client.ip,
                   details={"reason": reason})
     locked = {scope: s for scope, s in locks.items() if s}
@@ -60,26 +80,35 @@ def register_failure(session: Session, *, email: str, user_id: int | None, clien
     return max(locked.values(), default=0)
 
 
+def _throttled(session: Session, seconds: int, *, email: str, user_id: int | None,
+               client: ClientInfo) -> None:
+    events.record(session, events.LOGIN_THROTTLED, user_id=user_id, email=email,
+                  client_ip=client.ip, details={"retry_after": seconds})
+    session.commit()
+    raise throttle.too_many(seconds)
+
+
 def refuse_if_locked(session: Session, email: str, client: ClientInfo, *, user_id: int | None,
                      now: datetime, include_client: bool = True) -> None:
-    keys = [throttle.account_key(email)]
-    if include_client:
-        keys.append(throttle.client_key(client.ip))
-    blocked = throttle.seconds_blocked(session, keys, now)
-    if blocked:
-        events.record(session, events.LOGIN_THROTTLED, user_id=user_id, email=email,
-                      client_ip=client.ip, details={"retry_after": blocked})
-        session.commit()
-        raise throttle.too_many(blocked)
+    """For checks of a signed-in user's password or code (password change, MFA off): this
+    account from this client, and the account."""
+    keys = _keys(email, client)
+    scopes = ["pair", "account"] + (["client"] if include_client else [])
+    locks = throttle.blocked(session, [keys[s] for s in scopes], now)
+    if locks:
+        _throttled(session, max(locks.values()), email=email, user_id=user_id, client=client)
 
 
 def _fail(session: Session, *, email: str, user_id: int | None, client: ClientInfo,
-          reason: str, error: AppError, now: datetime) -> None:
+          reason: str, error: AppError, device_id: int | None, locked_for_others: int,
+          now: datetime) -> None:
     locked = register_failure(session, email=email, user_id=user_id, client=client,
-                              reason=reason, now=now)
+                              reason=reason, device_id=device_id, now=now)
     session.commit()
-    if locked:
-        raise throttle.too_many(locked)
+    # Under a lock this client did not pass, every refusal is the same 429: it must not tell
+    # a right password from a wrong one.
+    if locked or locked_for_others:
+        raise throttle.too_many(max(locked, locked_for_others))
     raise error
 
 
@@ -88,6 +117,7 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
           now: datetime | None = None) -> TokenPair:
     now = now or datetime.now(UTC)
     email = normalize_email(email)
+    settings = get_auth_settings()
     # Attempts on one account run one at a time (a transaction-scoped advisory lock), so a
     # burst of parallel guesses cannot all pass the lockout check before the first failure
     # is counted.
@@ -95,13 +125,33 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
     session.execute(select(func.pg_advisory_xact_lock(func.hashtext(account))))
     user = get_user_by_email(session, email)
     user_id = user.id if user else None
-    refuse_if_locked(session, email, client, user_id=user_id, now=now)
+    device_ttl = timedelta(days=settings.known_device_ttl_days)
+    device = (devices.find(session, user.id, client.device_token, now, device_ttl)
+              if user else None)
+    device_id = device.id if device else None
+    keys = _keys(email, client, device_id)
+    locks = throttle.blocked(session, list(keys.values()), now)
+    # This client's own lock on this account: nothing passes it.
+    if keys["pair"] in locks:
+        _throttled(session, locks[keys["pair"]], email=email, user_id=user_id, client=client)
+    # Locks others may have caused (the whole account, this address, wrong codes from
+    # anywhere): a known device passes them; otherwise only a correct second factor does,
+    # and not once wrong codes locked the account's mfa key. Refuse now when nothing can pass.
+    for_others = 0 if device else max(locks.get(keys[k], 0) for k in ("account", "client", "mfa"))
+    if for_others and (not (totp_code or recovery_code) or keys["mfa"] in locks):
+        _throttled(session, for_others, email=email, user_id=user_id, client=client)
+
+    def fail(reason: str, error: AppError) -> None:
+        _fail(session, email=email, user_id=user_id, client=client, reason=reason, error=error,
+              device_id=device_id, locked_for_others=for_others, now=now)
+
     # Verify against a dummy hash for unknown emails so timing does not reveal accounts.
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not password_ok:
-        _fail(session, email=email, user_id=user_id, client=client, reason="bad_password",
-              error=Unauthorized("email or password is incorrect", code="invalid_credentials"),
-              now=now)
+        fail("bad_password", Unauthorized("email or password is incorrect",
+                                          code="invalid_credentials"))
+    if for_others and user.mfa_enabled_at is None:  # no second factor to pass the lock with
+        _throttled(session, for_others, email=email, user_id=user_id, client=client)
     if not user.is_active:
         events.record(session, events.LOGIN_REFUSED, user_id=user.id, email=email,
                       client_ip=client.ip, details={"reason": "disabled"})
@@ -126,19 +176,28 @@ def login(session: Session, email: str, password: str, *, totp_code: str | None 
                               client_ip=client.ip,
                               details={"remaining": mfa.remaining_recovery_codes(session, user.id)})
         if not ok:  # a refused code wrote nothing: the failure joins this transaction
-            _fail(session, email=email, user_id=user_id, client=client, reason="bad_mfa_code",
-                  error=Unauthorized("the two-factor code is not valid or was already used",
-                                     code="invalid_mfa_code"), now=now)
-    throttle.reset(session, throttle.account_key(email))
+            fail(BAD_MFA_CODE, Unauthorized("the two-factor code is not valid or was already "
+                                              "used", code="invalid_mfa_code"))
+    throttle.reset(session, keys["pair"])
+    for scope in ("account", "mfa"):
+        if keys[scope] not in locks:
+            # A lock stays for the clients it holds off, even when the owner passes it.
+            throttle.reset(session, keys[scope])
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    device_token = devices.remember(session, user.id, client.device_token if device else None,
+                                    now)
     issued = sessions.start(session, user.id, user_agent=client.user_agent, client_ip=client.ip,
                             now=now)
+    passed = ("known_device" if device and keys["account"] in locks
+              else "mfa" if for_others else None)
     events.record(session, events.LOGIN_SUCCEEDED, user_id=user.id, email=email,
                   client_ip=client.ip, details={"session_id": issued.family_id,
-                                                "mfa": user.mfa_enabled_at is not None})
+                                                "mfa": user.mfa_enabled_at is not None,
+                                                "known_device": device is not None,
+                                                "passed_lock": passed})
     session.commit()
-    return _pair(user.id, issued)
+    return _pair(user.id, issued, device_token)
 
 
 def refresh(session: Session, refresh_token: str, *,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,14 +75,29 @@ class RecoveryCode(TimestampMixin, Base):
 
 
 class LoginThrottle(TimestampMixin, Base):
-    """Consecutive login failures per account or per client; drives backoff and lockout."""
+    """Consecutive login failures per account, per client, and per (account, client); drives
+    backoff and lockout (api.auth.throttle)."""
 
     __tablename__ = "login_throttles"
 
-    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # "account:<email>" | "client:<ip>"
+    # "account:<email>" | "client:<ip>" | "pair:<email>|<ip or device:<id>>"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None]
     blocked_until: Mapped[datetime | None]
+
+
+class KnownDevice(TimestampMixin, Base):
+    """A browser or app a user signed in from, by the SHA-256 of its device cookie: a sign-in
+    from it passes the account-wide lock that failures from other clients cause."""
+
+    __tablename__ = "known_devices"
+    __table_args__ = (UniqueConstraint("user_id", "device_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    device_hash: Mapped[str] = mapped_column(String(64))
+    last_login_at: Mapped[datetime]
 
 
 class SecurityEvent(Base):

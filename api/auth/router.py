@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import login as login_service
-from api.auth import mfa, service, sessions
+from api.auth import devices, mfa, service, sessions
 from api.auth.dependencies import CurrentUser
 from api.auth.models import User
 from api.auth.schemas import (
@@ -37,9 +37,10 @@ from api.deps import SessionDep
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _client(request: Request) -> login_service.ClientInfo:
+def _client(request: Request, device_token: str | None = None) -> login_service.ClientInfo:
     return login_service.ClientInfo(ip=request.client.host if request.client else None,
-                                    user_agent=request.headers.get("user-agent"))
+                                    user_agent=request.headers.get("user-agent"),
+                                    device_token=device_token)
 
 
 def _ip(request: Request) -> str | None:
@@ -49,7 +50,18 @@ def _ip(request: Request) -> str | None:
 def _tokens(pair: login_service.TokenPair) -> TokenPairOut:
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
                         token_type=pair.token_type, expires_in=pair.expires_in,
-                        refresh_expires_at=pair.refresh_expires_at, session_id=pair.session_id)
+                        refresh_expires_at=pair.refresh_expires_at, session_id=pair.session_id,
+                        device_token=pair.device_token)
+
+
+def _set_device_cookie(response: Response, device_token: str) -> None:
+    from api.auth.settings import get_auth_settings
+    from api.settings import get_settings
+
+    response.set_cookie(
+        devices.COOKIE_NAME, device_token, path=devices.COOKIE_PATH, httponly=True,
+        samesite="strict", secure=get_settings().public_base_url.startswith("https://"),
+        max_age=get_auth_settings().known_device_ttl_days * 86400)
 
 
 @router.get("/me", response_model=UserOut, summary="The signed-in user")
@@ -81,10 +93,15 @@ def resend_verification(body: EmailIn, session: SessionDep) -> MessageOut:
 
 @router.post("/login", response_model=TokenPairOut,
              summary="Email + password (+ totp_code or recovery_code when MFA is on)")
-def login(body: LoginIn, request: Request, session: SessionDep) -> TokenPairOut:
-    return _tokens(login_service.login(session, body.email, body.password,
-                                       totp_code=body.totp_code, recovery_code=body.recovery_code,
-                                       client=_client(request)))
+def login(body: LoginIn, request: Request, response: Response,
+          session: SessionDep) -> TokenPairOut:
+    device = body.device_token or request.cookies.get(devices.COOKIE_NAME)
+    pair = login_service.login(session, body.email, body.password, totp_code=body.totp_code,
+                               recovery_code=body.recovery_code,
+                               client=_client(request, device))
+    if pair.device_token:
+        _set_device_cookie(response, pair.device_token)
+    return _tokens(pair)
 
 
 @router.post("/refresh", response_model=TokenPairOut,

@@ -59,6 +59,10 @@ class LoginIn(_Request):
     password: str = Field(max_length=1024)
     totp_code: str | None = Field(default=None, max_length=16)
     recovery_code: str | None = Field(default=None, max_length=32)
+    # The device_token of an earlier sign-in from this device (browsers send the ehb_device
+    # cookie instead): a known device passes an account lock caused from elsewhere.
+    device_token: str | None = Field(default=None, min_length=1, max_length=128,
+                                     pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 class RefreshIn(_Request):
@@ -96,6 +100,9 @@ class TokenPairOut(BaseModel):
     expires_in: int
     refresh_expires_at: datetime
     session_id: str
+    # Login only: keep it and send it with later sign-ins (browsers get it as the HttpOnly
+    # ehb_device cookie too).
+    device_token: str | None = None
 
 
 class MessageOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -58,25 +58,11 @@ def create_user(session: Session, email: str, password: str, *, roles: list[str]
 
 # --- account lifecycle: registration, verification, password change and reset, MFA off ---
 
-def _url(path: str, token: str) -> str:
-    from api.settings import get_settings
-
-    return f"{get_settings().public_base_url.rstrip('/')}{path}?token={token}"
-
-
 def _send_verification(session: Session, user: User) -> None:
     from api.auth import email_tokens
-    from api.auth.settings import get_auth_settings
-    from api.notifications.service import enqueue
+    from api.auth.mail import queue_link_mail
 
-    ttl = timedelta(hours=get_auth_settings().verify_email_ttl_hours)
-    token = email_tokens.issue(session, user, email_tokens.VERIFY_EMAIL, ttl)
-    url = _url("/verify-email", token)
-    enqueue(session, channel="email", category="auth.verify_email", recipient=user.email,
-            user_id=user.id, subject="Confirm your email address",
-            body=f"Confirm your email address: {url}\nThe link works once and expires in "
-                 f"{int(ttl.total_seconds() // 3600)} hours.",
-            payload={"token": token, "url": url})
+    queue_link_mail(session, user, email_tokens.VERIFY_EMAIL)
 
 
 def _notify(session: Session, user: User, category: str, subject: str, body: str) -> None:
@@ -148,7 +134,16 @@ def register(session: Session, email: str, password: str, *, display_name: str =
 
 
 def resend_verification(session: Session, email: str) -> None:
-    """Send a new link if the account exists and is unverified; same outcome either way."""
+    """Queue the resend; the job mails a new link if the account exists and is unverified. The
+    request does the same work either way (no user lookup on the request path). Commits."""
+    from api.jobs.service import defer
+
+    defer(session, "hooks.auth.verification_resend", email=normalize_email(email))
+    session.commit()
+
+
+def send_verification_again(session: Session, email: str) -> None:
+    """The resend job: a new link if the account exists, is active and unverified."""
     user = get_user_by_email(session, email)
     if user is not None and user.is_active and user.email_verified_at is None:
         _send_verification(session, user)
@@ -208,26 +203,30 @@ def change_password(session: Session, user_id: int, current_password: str, new_p
 
 
 def forgot_password(session: Session, email: str, *, client_ip: str | None = None) -> None:
-    """Mail a reset link if the account exists; the caller answers the same either way."""
+    """Queue the reset request; the caller answers the same either way. No user lookup on the
+    request path: known and unknown emails cost the same statements (one job queued), and the
+    job (send_password_reset) does the rest. Commits."""
+    from api.core.context import request_id_var
+    from api.jobs.service import defer
+
+    defer(session, "hooks.auth.password_forgot", email=normalize_email(email),
+          client_ip=client_ip, request_id=request_id_var.get())
+    session.commit()
+
+
+def send_password_reset(session: Session, email: str, *, client_ip: str | None = None,
+                        request_id: str | None = None) -> None:
+    """The reset request's job: mail a reset link if the account exists and is active (the
+    link is minted when the mail is delivered, see api.auth.mail); record the request."""
     from api.auth import email_tokens, events
-    from api.auth.settings import get_auth_settings
+    from api.auth.mail import queue_link_mail
 
     user = get_user_by_email(session, email)
     exists = user is not None and user.is_active
     if exists:
-        ttl = timedelta(minutes=get_auth_settings().password_reset_ttl_minutes)
-        token = email_tokens.issue(session, user, email_tokens.PASSWORD_RESET, ttl)
-        url = _url("/reset-password", token)
-        from api.notifications.service import enqueue
-
-        enqueue(session, channel="email", category="auth.password_reset", recipient=user.email,
-                user_id=user.id, subject="Reset your password",
-                body=f"Reset your password: {url}\nThe link works once and expires in "
-                     f"{int(ttl.total_seconds() // 60)} minutes. If you did not ask for this, "
-                     "ignore this message.",
-                payload={"token": token, "url": url})
+        queue_link_mail(session, user, email_tokens.PASSWORD_RESET)
     events.record(session, events.PASSWORD_RESET_REQUESTED, user_id=user.id if exists else None,
-                  email=normalize_email(email), client_ip=client_ip,
+                  email=normalize_email(email), client_ip=client_ip, request_id=request_id,
                   details={"account_exists": exists})
     session.commit()
 
@@ -246,7 +245,7 @@ def reset_password(session: Session, token: str, new_password: str, *,
     if user.email_verified_at is None:
         user.email_verified_at = now  # the link reached the mailbox: the address is proven
     ended = sessions.revoke_user(session, user.id, "password_reset", now=now)
-    throttle.reset(session, throttle.account_key(user.email))
+    throttle.reset_account(session, user.email)  # the owner proved the mailbox
     events.record(session, events.PASSWORD_RESET, user_id=user.id, email=user.email,
                   client_ip=client_ip, details={"sessions_ended": ended})
     _notify(session, user, "auth.password_changed", "Your password was reset",

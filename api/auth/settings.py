@@ -17,10 +17,20 @@ class AuthSettings(BaseSettings):
     verify_email_ttl_hours: int = 48
     password_reset_ttl_minutes: int = 60
     # Brute force: after N consecutive failures the key is locked for base seconds, doubling
-    # with every further failure up to max. A client (IP) may front many people, so it gets
-    # a higher threshold than one account.
-    account_max_failures: int = 5
+    # with every further failure up to max. Keys: one account from one client (its address, or
+    # its device once known) locks first; the whole account locks later, and only for clients
+    # it does not know (a known device or a correct second factor passes, so no one can lock
+    # the owner out); a client (IP) may front many people, so it gets a higher threshold.
+    pair_max_failures: int = 5
+    account_max_failures: int = 10
     client_max_failures: int = 20
+    # Wrong second-factor codes (after a right password) from all clients together: once
+    # locked, a code no longer passes the account lock, so knowing the password does not buy
+    # five code guesses per address.
+    mfa_max_failures: int = 5
+    # A device a user signed in from is known (its cookie passes account-wide locks) until
+    # this long after its last sign-in.
+    known_device_ttl_days: int = 180
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 3600
     # A counter whose last failure is older than this starts again from zero.

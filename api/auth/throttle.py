@@ -1,6 +1,11 @@
-"""Brute-force protection: consecutive failures per account and per client (IP) in
-login_throttles; after a threshold the key is locked, the lock doubling with each further
-failure up to a maximum. Shared by every instance because it lives in PostgreSQL."""
+"""Brute-force protection: consecutive failures in login_throttles per (account, client), per
+account and per client (IP); after a key's threshold it is locked, the lock doubling with each
+further failure up to a maximum. Shared by every instance because it lives in PostgreSQL.
+
+The (account, client) key locks first, and nothing passes it. The account key locks later,
+and a known device or a correct second factor passes it (api.auth.login), so failures from
+elsewhere cannot lock the owner out. Wrong second-factor codes also count on the account's
+mfa key: once that is locked, only a known device passes."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import ipaddress
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -36,14 +41,27 @@ def client_key(client_ip: str | None) -> str:
     return f"client:{address}"
 
 
-def seconds_blocked(session: Session, keys: list[str], now: datetime) -> int:
-    """Longest remaining lock among the keys, in whole seconds (0 when none is locked)."""
-    until = session.scalar(
-        select(LoginThrottle.blocked_until)
-        .where(LoginThrottle.key.in_(keys), LoginThrottle.blocked_until > now)
-        .order_by(LoginThrottle.blocked_until.desc()).limit(1)
-    )
-    return max(1, math.ceil((until - now).total_seconds())) if until else 0
+def mfa_key(email: str) -> str:
+    return f"mfa:{email[:380]}"
+
+
+def pair_key(email: str, client_id: str) -> str:
+    """One account from one client: `client_id` is "device:<id>" for a known device, else the
+    client key's address part."""
+    return f"pair:{email[:254]}|{client_id[:140]}"  # fits the 400 characters of the key
+
+
+def pair_client_id(client_ip: str | None, device_id: int | None) -> str:
+    if device_id is not None:
+        return f"device:{device_id}"
+    return client_key(client_ip).removeprefix("client:")
+
+
+def blocked(session: Session, keys: list[str], now: datetime) -> dict[str, int]:
+    """Remaining lock in whole seconds per locked key (keys not locked are absent)."""
+    rows = session.execute(select(LoginThrottle.key, LoginThrottle.blocked_until).where(
+        LoginThrottle.key.in_(keys), LoginThrottle.blocked_until > now))
+    return {key: max(1, math.ceil((until - now).total_seconds())) for key, until in rows}
 
 
 def lock_seconds(failures: int, threshold: int, settings: AuthSettings) -> int:
@@ -79,6 +97,17 @@ def reset(session: Session, key: str) -> None:
     # An UPDATE only when there is something to clear: most logins write nothing here.
     session.execute(update(LoginThrottle)
                     .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                    .values(failures=0, blocked_until=None))
+
+
+def reset_account(session: Session, email: str) -> None:
+    """Clear the account's counters and every (account, client) counter of it (the owner
+    proved the mailbox: a password reset)."""
+    session.execute(update(LoginThrottle)
+                    .where(or_(LoginThrottle.key.in_([account_key(email), mfa_key(email)]),
+                               LoginThrottle.key.startswith(f"pair:{email[:254]}|",
+                                                            autoescape=True)),
+                           LoginThrottle.failures > 0)
                     .values(failures=0, blocked_until=None))
 
 

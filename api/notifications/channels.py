@@ -13,10 +13,13 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.notifications.categories import is_mandatory
 from api.notifications.models import OutboxMessage, SmsSinkMessage
 from api.notifications.settings import NotificationSettings
 
-PUSH_CHANNEL_PREFIX = "ehb_push_"
+# One channel for every user: each API process LISTENs once (api.notifications.push) and hands
+# a notification to the sockets of the user it names.
+PUSH_CHANNEL = "ehb_push"
 # pg_notify payloads must stay under 8000 bytes.
 _PUSH_BODY_LIMIT = 4000
 
@@ -27,7 +30,9 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def send_email(message: OutboxMessage, settings: NotificationSettings) -> str:
+def send_email(message: OutboxMessage, settings: NotificationSettings,
+               body: str | None = None) -> str:
+    """`body` replaces the stored one (a rendered body that must not be stored)."""
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.recipient
@@ -35,7 +40,7 @@ def send_email(message: OutboxMessage, settings: NotificationSettings) -> str:
     email["Message-ID"] = msgid = make_msgid(domain="ehb5.local")
     email["X-EHB-Message-Id"] = str(message.id)
     email["X-EHB-Category"] = message.category
-    email.set_content(message.body)
+    email.set_content(message.body if body is None else body)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
                           timeout=settings.smtp_timeout_seconds) as smtp:
@@ -78,17 +83,32 @@ def send_sms(session: Session, message: OutboxMessage, settings: NotificationSet
     return provider.send(session, message.recipient, message.body)
 
 
+def _clip(body: str, limit: int) -> str:
+    """A prefix of body whose JSON form (non-ASCII escaped, up to 12 bytes a character) fits
+    in `limit` bytes: a cut by characters alone could overflow pg_notify's 8000 bytes."""
+    body = body[:limit]
+    while len(json.dumps(body)) > limit:
+        body = body[:len(body) * 3 // 4]
+    return body
+
+
 def send_push(session: Session, message: OutboxMessage) -> str:
-    """In-app push: NOTIFY the user's channel; API processes relay it to their open WebSockets.
-    The NOTIFY is transactional, so it is sent only if the delivery record commits."""
+    """In-app push: NOTIFY the push channel; API processes relay it to the user's WebSockets.
+    The NOTIFY is transactional, so it is sent only if the delivery record commits. Security
+    messages (auth.*, security.*) are announced by subject only: their bodies are never
+    readable through the API."""
     if message.user_id is None:
         raise DeliveryError("push needs a user", permanent=True)
+    secret = is_mandatory(message.category)
     payload = json.dumps({
-        "type": "notification", "id": message.id, "category": message.category,
-        "subject": message.subject, "body": message.body[:_PUSH_BODY_LIMIT],
-        "payload": message.payload if len(json.dumps(message.payload)) < 2000 else {},
+        "type": "notification", "user_id": message.user_id, "id": message.id,
+        "category": message.category,
+        "subject": message.subject,
+        "body": "" if secret else _clip(message.body, _PUSH_BODY_LIMIT),
+        "payload": message.payload if not secret and len(json.dumps(message.payload)) < 2000
+        else {},
         "created_at": message.created_at.isoformat() if message.created_at else None,
     })
     session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": f"{PUSH_CHANNEL_PREFIX}{message.user_id}", "payload": payload})
+                    {"channel": PUSH_CHANNEL, "payload": payload})
     return f"push-{message.user_id}-{message.id}"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.notifications import channels
 from api.notifications.models import DeliveryAttempt, OutboxMessage
 from api.notifications.preferences import is_allowed
+from api.notifications.renderers import body_to_send
 from api.notifications.settings import NotificationSettings, get_notification_settings
 
 log = logging.getLogger("ehb.notifications")
@@ -26,8 +27,13 @@ def backoff_seconds(attempt: int, settings: NotificationSettings) -> int:
 
 
 def _send(session: Session, message: OutboxMessage, settings: NotificationSettings) -> str:
+    # Rendered here, inside the attempt's savepoint: a secret the renderer makes (a token's
+    # hash) is kept only if the mail went out, and its text is never written to the outbox.
+    # Only email may carry one (body_to_send refuses the others), so SMS and push send the
+    # stored body.
+    body = body_to_send(session, message)
     if message.channel == "email":
-        return channels.send_email(message, settings)
+        return channels.send_email(message, settings, body)
     if message.channel == "sms":
         return channels.send_sms(session, message, settings)
     if message.channel == "push":

@@ -80,10 +80,12 @@ class PreferencesIn(BaseModel):
 REDACTED = "[redacted: security-critical message]"
 
 
-def _detail(message: OutboxMessage, attempts: list, *, staff: bool = False) -> dict[str, Any]:
+def _detail(message: OutboxMessage, attempts: list) -> dict[str, Any]:
     data = MessageOut.model_validate(message).model_dump()
-    # Verification and reset mails carry single-use links: staff must never read them.
-    body = REDACTED if staff and is_mandatory(message.category) else message.body
+    # Security mail (auth.*, security.*) is for the mailbox only: not for staff, and not for
+    # the owner either, since an access token (maybe a stolen one) must not become a password
+    # reset. Its single-use links are not stored anyway (api.notifications.renderers).
+    body = REDACTED if is_mandatory(message.category) else message.body
     data.update(recipient=message.recipient, body=body, last_error=message.last_error,
                 delivery_attempts=attempts)
     return data
@@ -134,7 +136,7 @@ def all_messages(principal: Staff, session: SessionDep,
 @router.get("/admin/messages/{message_id}", response_model=MessageDetail,
             summary="Any message with its delivery attempts (support, admin)")
 def any_message(message_id: int, principal: Staff, session: SessionDep) -> dict:
-    return _detail(*service.message_with_attempts(session, message_id), staff=True)
+    return _detail(*service.message_with_attempts(session, message_id))
 
 
 @router.websocket("/ws")

@@ -25,6 +25,14 @@ class NotificationSettings(BaseSettings):
     backoff_base_seconds: int = 30
     backoff_max_seconds: int = 3600
     due_batch_size: int = 200
+    # In-app push (WebSockets): open sockets per user and API process, connects allowed per
+    # client address and per user (`limits` rate strings, in the gateway's rate-limit storage),
+    # and how often open sockets are checked against their login (a socket whose session
+    # ended or whose user was disabled is closed within about this many seconds).
+    push_max_sockets_per_user: int = 5
+    push_connect_rate_per_client: str = "60/minute"
+    push_connect_rate_per_user: str = "30/minute"
+    push_recheck_seconds: float = 2.0
 
 
 @lru_cache

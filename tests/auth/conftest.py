@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from tests.auth.helpers import login
+from tests.notifications.conftest import notify_settings, smtp_server  # noqa: F401
 
 _ips = itertools.count(1)
 
@@ -49,3 +50,25 @@ def signed_in(client, make_user):
     r = login(client, user.email, password)
     assert r.status_code == 200, r.text
     return user, password, r.json()
+
+
+@pytest.fixture
+def mailbox(smtp_server, notify_settings, database_url):
+    """The users' mailboxes: `mailbox.token(email, "/reset-password")` runs the queued jobs
+    (requests, deliveries) and returns the newest token mailed to that address, the only place
+    a verification or reset token exists."""
+    from tests.auth.helpers import mailed_token, mailed_tokens, run_notification_jobs
+
+    inbox, port = smtp_server
+    notify_settings(port)
+
+    class Mailbox:
+        def tokens(self, email: str, path: str) -> list[str]:
+            run_notification_jobs(database_url)
+            return mailed_tokens(inbox, email, path)
+
+        def token(self, email: str, path: str) -> str:
+            run_notification_jobs(database_url)
+            return mailed_token(inbox, email, path)
+
+    return Mailbox()

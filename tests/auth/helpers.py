@@ -45,3 +45,44 @@ def totp_code(secret: str, offset: int = 0) -> str:
     if time.time() % 30 > 28.5:
         time.sleep(30 - time.time() % 30 + 0.1)
     return pyotp.TOTP(secret).at(time.time(), counter_offset=offset)
+
+
+def run_notification_jobs(database_url: str) -> None:
+    """Run the notifications queue as `ehb worker` would, until no job is due: the reset
+    request's job, then the delivery it queued (a worker run with wait=False stops when it
+    finds the queue empty, possibly while a running job is still queueing the next one)."""
+    import asyncio
+
+    import psycopg
+
+    from api.jobs.app import conninfo
+    from api.jobs.worker import run_workers
+
+    for _ in range(5):
+        asyncio.run(run_workers(database_url, queues=["notifications"], wait=False,
+                                install_signal_handlers=False))
+        with psycopg.connect(conninfo(database_url)) as conn:
+            due = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'notifications'"
+                " AND status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())"
+            ).fetchone()[0]
+        if not due:
+            return
+
+
+def mailed_tokens(inbox, email: str, path: str) -> list[str]:
+    """Tokens of the links to `path` (e.g. "/reset-password") mailed to `email`, oldest
+    first, read from the SMTP server the mail was delivered to."""
+    import re
+
+    found = []
+    for mail in inbox.to(email.lower()):
+        found += re.findall(rf"{re.escape(path)}\?token=([A-Za-z0-9_\-]+)", mail.get_content())
+    return found
+
+
+def mailed_token(inbox, email: str, path: str) -> str:
+    """The newest token mailed to `email` for `path`."""
+    tokens = mailed_tokens(inbox, email, path)
+    assert tokens, f"no {path} link was mailed to {email}"
+    return tokens[-1]

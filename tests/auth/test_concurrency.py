@@ -122,8 +122,9 @@ def test_one_email_token_consumed_twice_at_once_passes_once(make_user, database_
 
 
 def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(make_user, database_url):
-    """Four failures recorded; two more guesses arrive together. Serialized per account, the
-    first locks the account and the second is refused without checking its password."""
+    """Four failures recorded from one client; two more guesses from it arrive together.
+    Serialized per account, the first locks this client out of the account and the second is
+    refused without checking its password."""
     from api.auth import login
     from api.auth.models import LoginThrottle
     from api.core.errors import AppError
@@ -139,7 +140,7 @@ def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(make_user, databa
         with new_session() as s:
             try:
                 login.login(s, user.email, "wrong password!",
-                            client=login.ClientInfo(ip="10.99.0.2"))
+                            client=login.ClientInfo(ip="10.99.0.1"))
             except AppError as exc:
                 outcomes.append((exc.status_code, exc.code))
 
@@ -150,4 +151,5 @@ def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(make_user, databa
         t.join(20)
     assert sorted(outcomes) == [(429, "login_locked"), (429, "login_locked")]
     with new_session() as s:
+        assert s.get(LoginThrottle, f"pair:{user.email}|10.99.0.1").failures == 5
         assert s.get(LoginThrottle, f"account:{user.email}").failures == 5

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select, update
 
-from tests.auth.helpers import bearer, login, outbox, security_events
+from tests.auth.helpers import (
+    bearer,
+    login,
+    mailed_token,
+    mailed_tokens,
+    outbox,
+    run_notification_jobs,
+    security_events,
+)
 
 NEW = "another fine passphrase"
 
@@ -75,24 +85,25 @@ def test_guessing_the_current_password_locks_the_account(client, signed_in):
     assert r.status_code == 429 and "retry-after" in r.headers
 
 
-def test_forgot_answers_the_same_and_reset_is_single_use(client, new_client, make_user, db):
+def test_forgot_answers_the_same_and_reset_is_single_use(client, new_client, make_user, db,
+                                                         mailbox):
     from api.notifications.models import OutboxMessage
 
     user, password = make_user()
     session_before = login(new_client(), user.email, password).json()
     known = client.post("/api/v1/auth/password/forgot", json={"email": user.email.upper()})
-    count = db.scalar(select(func.count()).select_from(OutboxMessage))
     unknown = client.post("/api/v1/auth/password/forgot", json={"email": "no-one@example.com"})
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
+    token = mailbox.token(user.email, "/reset-password")
     db.expire_all()
-    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == count
+    # Only the known account got a mail.
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.recipient == "no-one@example.com")) == 0
     requested = security_events(db, "password_reset_requested", email="no-one@example.com")
     assert requested[-1].details["account_exists"] is False
-
     msg = outbox(db, user.email, "auth.password_reset")
-    token = msg.payload["token"]
-    assert token in msg.body and token not in known.text
+    assert msg.status == "sent" and token not in msg.body and token not in known.text
 
     r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
     assert r.status_code == 200, r.text
@@ -109,24 +120,25 @@ def test_forgot_answers_the_same_and_reset_is_single_use(client, new_client, mak
     assert security_events(db, "password_reset", user_id=user.id)[0].details["sessions_ended"] == 1
 
 
-def test_reset_with_weak_password_does_not_burn_the_token(client, make_user, db):
+def test_reset_with_weak_password_does_not_burn_the_token(client, make_user, mailbox):
     user, _ = make_user()
     client.post("/api/v1/auth/password/forgot", json={"email": user.email})
-    token = outbox(db, user.email, "auth.password_reset").payload["token"]
+    token = mailbox.token(user.email, "/reset-password")
     r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": "abc"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
     r = client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
     assert r.status_code == 200
 
 
-def test_reset_token_expires_and_a_newer_request_replaces_it(client, make_user, db):
+def test_reset_token_expires_and_a_newer_request_replaces_it(client, make_user, db, mailbox):
     from api.auth.models import EmailToken
 
     user, _ = make_user()
     client.post("/api/v1/auth/password/forgot", json={"email": user.email})
-    first = outbox(db, user.email, "auth.password_reset").payload["token"]
+    first = mailbox.token(user.email, "/reset-password")
     client.post("/api/v1/auth/password/forgot", json={"email": user.email})
-    second = outbox(db, user.email, "auth.password_reset").payload["token"]
+    second = mailbox.token(user.email, "/reset-password")
+    assert second != first
     r = client.post("/api/v1/auth/password/reset", json={"token": first, "new_password": NEW})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
     db.execute(update(EmailToken).where(EmailToken.user_id == user.id)
@@ -136,16 +148,91 @@ def test_reset_token_expires_and_a_newer_request_replaces_it(client, make_user, 
     assert r.status_code == 400 and r.json()["error"]["code"] == "token_expired"
 
 
-def test_reset_unlocks_a_locked_account_and_verifies_the_email(client, make_user, db):
+def test_reset_unlocks_a_locked_account_and_verifies_the_email(client, make_user, db, mailbox):
     from api.auth.models import User
 
     user, _ = make_user(verified=False)
     for _ in range(5):
         login(client, user.email, "wrong password!")
     client.post("/api/v1/auth/password/forgot", json={"email": user.email})
-    token = outbox(db, user.email, "auth.password_reset").payload["token"]
+    token = mailbox.token(user.email, "/reset-password")
     assert client.post("/api/v1/auth/password/reset",
                        json={"token": token, "new_password": NEW}).status_code == 200
     assert login(client, user.email, NEW).status_code == 200
     db.expire_all()
     assert db.get(User, user.id).email_verified_at is not None
+
+
+def _statements_of(fn) -> list[str]:
+    """Every statement sent to PostgreSQL on the engine's connections while fn() runs, the
+    driver-level ones too (the job queue's defer bypasses SQLAlchemy): a psycopg cursor class
+    that records, installed on each connection as it leaves the pool."""
+    import psycopg
+    from sqlalchemy import event
+
+    from api.db import get_engine
+
+    seen: list[str] = []
+
+    class Recording(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):
+            seen.append(query if isinstance(query, str) else query.as_string(self.connection)
+                        if hasattr(query, "as_string") else bytes(query).decode())
+            return super().execute(query, params, **kwargs)
+
+        def executemany(self, query, params_seq, **kwargs):
+            seen.append(query if isinstance(query, str) else str(query))
+            return super().executemany(query, params_seq, **kwargs)
+
+    def checkout(dbapi_connection, record, proxy):
+        dbapi_connection.cursor_factory = Recording
+
+    def checkin(dbapi_connection, record):
+        dbapi_connection.cursor_factory = psycopg.Cursor
+
+    engine = get_engine()
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    return seen
+
+
+def test_forgot_does_the_same_database_work_for_known_and_unknown_emails(
+        client, make_user, db, smtp_server, notify_settings, database_url):
+    """Issue 13 item 11: the answer must not depend on whether the account exists, in time
+    either. The request only queues a job: the same statements for both, no user lookup."""
+    from api.notifications.models import OutboxMessage
+
+    inbox, port = smtp_server
+    notify_settings(port)
+    user, _ = make_user()
+    unknown = f"no-one-{user.id}@example.com"
+    answers = {}
+
+    def ask(email):
+        answers[email] = client.post("/api/v1/auth/password/forgot", json={"email": email})
+
+    known_sql = _statements_of(lambda: ask(user.email))
+    unknown_sql = _statements_of(lambda: ask(unknown))
+    assert answers[user.email].status_code == answers[unknown].status_code == 202
+    assert answers[user.email].json() == answers[unknown].json()
+    assert known_sql == unknown_sql and known_sql, (known_sql, unknown_sql)
+    assert not any(re.search(r"\b(users|email_tokens|notification_outbox|security_events)\b",
+                             s) for s in known_sql), known_sql
+    # Nothing was looked up or written for the account yet ...
+    assert outbox(db, user.email, "auth.password_reset") is None
+    # ... the job does it: the owner gets one reset mail, the unknown address nothing.
+    run_notification_jobs(database_url)
+    assert len(mailed_tokens(inbox, user.email, "/reset-password")) == 1
+    assert inbox.to(unknown) == []
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.recipient == unknown)) == 0
+    assert security_events(db, "password_reset_requested", email=unknown)[-1] \
+        .details["account_exists"] is False
+    assert security_events(db, "password_reset_requested", user_id=user.id)[-1] \
+        .details["account_exists"] is True

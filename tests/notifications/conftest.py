@@ -1,11 +1,26 @@
-"""A local SMTP server (aiosmtpd) tests read delivered mail from."""
+"""A local SMTP server (aiosmtpd) tests read delivered mail from; a client address per test."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 from email import message_from_bytes, policy
 
 import pytest
+
+_ips = itertools.count(1)
+
+
+@pytest.fixture
+def client(app):
+    """A test client with an address of its own (10.200.x.x): the WebSocket connect rate
+    limit per client address of one test never refuses another test's sockets."""
+    from fastapi.testclient import TestClient
+
+    n = next(_ips)
+    with TestClient(app, raise_server_exceptions=False,
+                    client=(f"10.200.{n // 256 % 256}.{n % 256}", 50000)) as c:
+        yield c
 
 
 def free_port() -> int:

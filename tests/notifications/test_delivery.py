@@ -265,6 +265,9 @@ def test_staff_never_read_security_mail_bodies(client, db, make_user, auth_heade
     r = client.get(f"/api/v1/notifications/admin/messages/{receipt}",
                    headers=auth_headers(support))
     assert "12.50 USD" in r.json()["body"]
-    # The user themself sees their own message.
+    # Nor does the user themself (issue 13 item 1: an access token must not read the reset
+    # link); their other mail they do read.
     r = client.get(f"/api/v1/notifications/messages/{reset}", headers=auth_headers(user))
-    assert "SECRET" in r.json()["body"]
+    assert r.status_code == 200 and "SECRET" not in r.text
+    r = client.get(f"/api/v1/notifications/messages/{receipt}", headers=auth_headers(user))
+    assert "12.50 USD" in r.json()["body"]
