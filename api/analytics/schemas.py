@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.validation import Id
 from dashboards.charts import CHARTS
 
 
@@ -15,8 +16,8 @@ class DashboardFilters(BaseModel):
     start: date | None = None
     end: date | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    territory: int | None = Field(default=None, ge=1)
-    seller: int | None = Field(default=None, ge=1)
+    territory: Id | None = None
+    seller: Id | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "DashboardFilters":

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.validation import clean_text
+from api.validation import StrictId, clean_text
 
 Category = Literal["order", "payment", "delivery", "refund", "product", "account", "seller",
                    "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["open", "pending", "resolved", "closed", "reopened"]
-Reference = int  # an order or payment id of another service (plain reference)
+Reference = StrictId  # an order or payment id of another service (plain reference)
 
 
 class _In(BaseModel):
@@ -25,8 +25,8 @@ class TicketIn(_In):
     body: clean_text(max_length=10_000)
     category: Category
     priority: Priority = "normal"
-    order_id: Reference | None = Field(default=None, gt=0, strict=True)
-    payment_id: Reference | None = Field(default=None, gt=0, strict=True)
+    order_id: Reference | None = None
+    payment_id: Reference | None = None
 
 
 class ReplyIn(_In):
@@ -35,7 +35,7 @@ class ReplyIn(_In):
 
 
 class AssignIn(_In):
-    assignee_id: int = Field(gt=0, strict=True)
+    assignee_id: StrictId
 
 
 class PriorityIn(_In):

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from api.goseller.address import normalize_country, normalize_postal_code
 from api.validation import clean_text
@@ -64,8 +65,16 @@ class TerritoryOut(BaseModel):
     postal_codes: list[str] = []
 
 
+def _calendar_month(value: str) -> str:
+    # The pattern lets "0000-01" through; the calendar starts in year 1.
+    if value.startswith("0000"):
+        raise PydanticCustomError("period_invalid", "no such month: years start at 0001")
+    return value
+
+
 class SettleIn(Strict):
-    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+                      AfterValidator(_calendar_month)] = Field(examples=["2026-10"])
 
     def period_start(self) -> date:
         year, month = self.period.split("-")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import StrictInt64
 
 
 class _In(BaseModel):
@@ -15,8 +17,8 @@ class _In(BaseModel):
 class CardIn(_In):
     number: str = Field(min_length=12, max_length=23, description="sent to the provider's "
                         "tokenizer only; never stored or logged")
-    exp_month: StrictInt
-    exp_year: StrictInt
+    exp_month: StrictInt64
+    exp_year: StrictInt64
 
 
 class BankAccountIn(_In):
@@ -35,25 +37,25 @@ class MethodOut(BaseModel):
 
 
 class IntentIn(_In):
-    amount: StrictInt
+    amount: StrictInt64
     currency: str = Field(min_length=3, max_length=3)
-    payee_user_id: StrictInt | None = None
-    payment_method_id: StrictInt | None = None
+    payee_user_id: StrictInt64 | None = None
+    payment_method_id: StrictInt64 | None = None
     capture_method: Literal["automatic", "manual"] = "automatic"
     confirm: bool = False
     description: str = Field("", max_length=300)
 
 
 class ConfirmIn(_In):
-    payment_method_id: StrictInt | None = None
+    payment_method_id: StrictInt64 | None = None
 
 
 class CaptureIn(_In):
-    amount: StrictInt | None = None
+    amount: StrictInt64 | None = None
 
 
 class RefundIn(_In):
-    amount: StrictInt | None = None
+    amount: StrictInt64 | None = None
     reason: str = Field("", max_length=200)
 
 

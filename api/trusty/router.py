@@ -18,6 +18,7 @@ from api.trusty.models import ApprovalRequest, FraudCase, PolicyApprover
 from api.trusty.permissions import TRUSTY_ADMIN, TRUSTY_APPROVE, TRUSTY_REVIEW, TRUSTY_USE
 from api.trusty.schemas import (CaseOut, PolicyIn, PolicyOut, ProtectedTransferIn, RequestOut,
                                 ReviewIn, VaultMoveIn)
+from api.validation import Id
 from api.wallet.currencies import check_currency
 from api.wallet.idempotency import run_idempotent
 from api.wallet.router import replayable
@@ -121,7 +122,7 @@ def list_requests(session: SessionDep, principal: Approver):
 
 
 def _decide(decision: str):
-    def endpoint(request_id: int, session: SessionDep, principal: Approver,
+    def endpoint(request_id: Id, session: SessionDep, principal: Approver,
                  idempotency_key: IdemKey = None):
         def work():
             req = service.decide(session, request_id, principal.user_id, decision)
@@ -144,7 +145,7 @@ router.add_api_route("/requests/{request_id}/reject", _decide("reject"), methods
 
 @router.post("/requests/{request_id}/cancel", response_model=RequestOut,
              summary="Cancel my pending or delayed request (releases the funds)")
-def cancel_request(request_id: int, session: SessionDep, principal: User_,
+def cancel_request(request_id: Id, session: SessionDep, principal: User_,
                    idempotency_key: IdemKey = None):
     def work():
         return 200, _request_json(service.cancel_request(session, request_id, principal.user_id))
@@ -159,7 +160,7 @@ def list_cases(session: SessionDep, principal: Reviewer, status: str = "open"):
 
 
 def _review(approve: bool):
-    def endpoint(case_id: int, body: ReviewIn, session: SessionDep, principal: Reviewer,
+    def endpoint(case_id: Id, body: ReviewIn, session: SessionDep, principal: Reviewer,
                  idempotency_key: IdemKey = None):
         def work():
             case = service.review_case(session, case_id, principal.user_id, approve, body.note)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import StrictInt64
 
 
 class OpenWalletIn(BaseModel):
@@ -23,8 +25,8 @@ class AccountOut(BaseModel):
 
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to_user_id: StrictInt
-    amount: StrictInt = Field(description="minor units, > 0")
+    to_user_id: StrictInt64
+    amount: StrictInt64 = Field(description="minor units, > 0")
     currency: str = Field(min_length=3, max_length=3)
     description: str = Field("", max_length=300)
 
