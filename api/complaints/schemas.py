@@ -30,6 +30,9 @@ class TicketIn(_In):
 
 
 class ReplyIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"body": "We have asked the shop for the tracking number.", "internal": False}]})
+
     body: clean_text(max_length=10_000)
     internal: bool = False
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
@@ -52,7 +53,7 @@ def health() -> JSONResponse:
 
 
 @router.get("/health/{service}", summary="One service's check (or `database`)")
-def service_health(service: str) -> JSONResponse:
+def service_health(service: Annotated[str, Path(examples=["database"])]) -> JSONResponse:
     checks = _checks()
     if service not in checks:
         raise NotFound(f"unknown service '{service}'", details={"known": sorted(checks)})

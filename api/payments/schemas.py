@@ -15,6 +15,9 @@ class _In(BaseModel):
 
 
 class CardIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035}]})
+
     number: str = Field(min_length=12, max_length=23, description="sent to the provider's "
                         "tokenizer only; never stored or logged")
     exp_month: StrictInt64
@@ -37,6 +40,10 @@ class MethodOut(BaseModel):
 
 
 class IntentIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": 1250, "currency": "EUR", "capture_method": "manual",
+         "description": "Order 1"}]})
+
     amount: StrictInt64
     currency: str = Field(min_length=3, max_length=3)
     payee_user_id: StrictInt64 | None = None

@@ -24,7 +24,8 @@ class AccountOut(BaseModel):
 
 
 class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"to_user_id": 2, "amount": 100, "currency": "EUR", "description": "Lunch"}]})
     to_user_id: StrictInt64
     amount: StrictInt64 = Field(description="minor units, > 0")
     currency: str = Field(min_length=3, max_length=3)

@@ -1,13 +1,22 @@
 """Zero 5xx under a fuzzer: schemathesis generates requests for every operation of
-/openapi.json (valid and invalid ones: examples, boundary coverage, random fuzzing, then
-link-following scenarios) and no answer may be a server error.
+/openapi.json, those its schema allows and those it forbids, and no answer may be a server
+error (the `not_a_server_error` check only: other checks judge conformance, not crashes).
 
-Bounded and deterministic: a fixed seed, derandomized Hypothesis, no example database."""
+- as the admin: the document's examples, boundary coverage (every limit, every missing or
+  wrong-typed field, unexpected methods) and random fuzzing, per operation;
+- as a plain customer: examples and random fuzzing (coverage would mostly meet 403s);
+- as the admin again: scenarios following the document's OpenAPI links (a create's or a
+  list's answer feeds the operations on that row).
+The world (tests/fuzz/world.py) gives the document's id examples real rows to name.
+
+Bounded and deterministic: fixed seed, derandomized Hypothesis, no example database, a fixed
+number of examples per operation and of scenarios; a fresh database (see conftest)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import hypothesis
 import pytest
@@ -17,17 +26,19 @@ from schemathesis.checks import not_a_server_error
 pytestmark = pytest.mark.timeout(600)
 
 SEED = 20261205
-MAX_EXAMPLES = 8      # fuzzing phase, per operation and identity
+ADMIN_EXAMPLES = 8      # random cases per operation (fuzzing phase), besides examples/coverage
+CUSTOMER_EXAMPLES = 5
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 8
 
 
-def fuzz_config(max_examples: int = MAX_EXAMPLES) -> schemathesis.Config:
+def fuzz_config(max_examples: int, coverage: bool) -> schemathesis.Config:
     return schemathesis.Config.from_dict({
         "seed": SEED,
         "suppress-health-check": ["all"],
         "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True,
                        "database": "none", "no-shrink": True},
+        "phases": {"coverage": {"enabled": coverage}},
         "checks": {"enabled": False, "not_a_server_error": {"enabled": True}},
     })
 
@@ -40,36 +51,34 @@ def _openapi_document() -> dict:
     return create_app().openapi()
 
 
-schema = schemathesis.openapi.from_dict(_openapi_document(), config=fuzz_config())
+DOCUMENT = _openapi_document()
+as_admin = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config(ADMIN_EXAMPLES, True))
+as_customer = schemathesis.openapi.from_dict(DOCUMENT,
+                                             config=fuzz_config(CUSTOMER_EXAMPLES, False))
 
 
-@pytest.fixture(scope="module")
-def api_schema():
-    return schema
-
-
-def _call(case, app, actor, restore_actors, observed):
+def _call(run, case, app, actor, restore_actors, observed):
     restore_actors()
     response = case.call(app=app, headers=actor.headers)
-    observed.record(case.operation.label, response)
+    observed.record(run, case.operation.label, response)
     case.validate_response(response, checks=[not_a_server_error])
 
 
-@schema.parametrize()
-def test_no_server_error_as_admin(case, fuzz_app, actors, restore_actors, observed):
-    _call(case, fuzz_app, actors["admin"], restore_actors, observed)
+@as_admin.parametrize()
+def test_no_server_error_as_admin(case, fuzz_app, world, actors, restore_actors, observed):
+    _call("admin", case, fuzz_app, actors["admin"], restore_actors, observed)
 
 
-@schema.parametrize()
-def test_no_server_error_as_customer(case, fuzz_app, actors, restore_actors, observed):
-    _call(case, fuzz_app, actors["customer"], restore_actors, observed)
+@as_customer.parametrize()
+def test_no_server_error_as_customer(case, fuzz_app, world, actors, restore_actors, observed):
+    _call("customer", case, fuzz_app, actors["customer"], restore_actors, observed)
 
 
-def test_no_server_error_following_links_as_admin(api_schema, fuzz_app, actors, restore_actors,
+def test_no_server_error_following_links_as_admin(fuzz_app, world, actors, restore_actors,
                                                   observed):
     admin = actors["admin"]
 
-    class Scenarios(api_schema.as_state_machine()):
+    class Scenarios(as_admin.as_state_machine()):
         def before_call(self, case):
             restore_actors()
 
@@ -77,7 +86,7 @@ def test_no_server_error_following_links_as_admin(api_schema, fuzz_app, actors, 
             return {"headers": admin.headers, "app": fuzz_app}
 
         def after_call(self, response, case):
-            observed.record(case.operation.label, response)
+            observed.record("links", case.operation.label, response)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=[not_a_server_error])
@@ -86,23 +95,57 @@ def test_no_server_error_following_links_as_admin(api_schema, fuzz_app, actors, 
         max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, derandomize=True,
         database=None, deadline=None, suppress_health_check=list(hypothesis.HealthCheck),
         phases=[hypothesis.Phase.generate]))
+    assert observed.cases("links") > STATEFUL_SCENARIOS
 
 
-def test_reach(api_schema, observed):
-    """Figures of the runs above, and no server error among them."""
+def test_figures(observed):
+    """What the runs above reached (set EHB_FUZZ_REPORT=path for every answer), and no
+    server error among them."""
     if not observed.answers:
         pytest.skip("needs the fuzz tests of this module in the same run")
-    operations = {op.ok().label for op in api_schema.get_all_operations()}
+    operations = {op.ok().label for op in as_admin.get_all_operations()}
     figures = {"operations": len(operations), "cases": observed.cases(),
+               **{f"cases_{run}": observed.cases(run) for run in observed.answers},
                "non_404": len(observed.non_404() & operations),
                "reached": len(observed.reached() & operations),
+               **{f"reached_{run}": len(observed.reached(run) & operations)
+                  for run in observed.answers},
                "succeeded": len(observed.succeeded() & operations),
                "not_reached": sorted(operations - observed.reached())}
     report = os.environ.get("EHB_FUZZ_REPORT")
     if report:
+        answers = {label: {f"{s} {c}": n for (s, c), n in counter.items()}
+                   for label, counter in sorted(observed.merged().items())}
         with open(report, "w") as fh:
-            json.dump({**figures, "answers": {label: {f"{s} {c}": n for (s, c), n in counter.items()}
-                                              for label, counter in sorted(observed.answers.items())}},
-                      fh, indent=1)
+            json.dump({**figures, "answers": answers}, fh, indent=1)
     print(f"\nfuzz: {figures}")
     assert observed.server_errors() == {}
+
+
+def _example_bodies(document: dict):
+    """(method, path, body) for every request-body example the document gives."""
+    schemas = document["components"]["schemas"]
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            if "$ref" in schema:
+                schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+            for body in schema.get("examples", []):
+                yield method, path, body
+
+
+def test_document_examples_pass_validation(fuzz_app, world, actors):
+    """A fuzzer (or a client) sending the document's own examples gets past validation: the
+    answer may refuse the request for the row's state, never for its shape."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(fuzz_app)
+    examples = list(_example_bodies(DOCUMENT))
+    assert len(examples) >= 10
+    for method, path, body in examples:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        r = client.request(method, url, json=body, headers=actors["admin"].headers)
+        assert r.status_code < 500, (method, path, r.text)
+        if r.status_code == 422:
+            assert r.json()["error"]["code"] != "validation_error", (method, path, r.text)
