@@ -26,7 +26,8 @@ from api.wallet.router import replayable
 router = APIRouter(prefix="/trusty", tags=["trusty"])
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-DeviceId = Annotated[str | None, Header(alias="X-Device-ID", max_length=128)]
+DeviceId = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                        pattern=r"^[\x21-\x7e]+$")]
 User_ = Annotated[Principal, Depends(require(TRUSTY_USE))]
 Approver = Annotated[Principal, Depends(require(TRUSTY_APPROVE))]
 Reviewer = Annotated[Principal, Depends(require(TRUSTY_REVIEW))]

@@ -29,7 +29,9 @@ router = APIRouter(prefix="/wallets", tags=["wallet"])
 
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                                     description="unique per money-moving request")]
+# Visible ASCII: a header value the database can store as it came (no NUL or control bytes).
 DeviceIdHeader = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                              pattern=r"^[\x21-\x7e]+$",
                                               description="client device, for fraud velocity")]
 
 
