@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import sys
 from pathlib import Path
 
 import typer
@@ -74,5 +75,11 @@ _register_package_clis()
 
 
 def main() -> None:
+    from api.production import DevelopmentDefaultsInProduction
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    root()
+    try:
+        root()
+    except DevelopmentDefaultsInProduction as exc:  # a message, not a traceback
+        print(f"ehb: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

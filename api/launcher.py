@@ -48,6 +48,9 @@ def _prepare_metrics_dir(workers: int) -> dict[str, str]:
 
 
 def serve_api_blocking(host: str | None, port: int | None, workers: int | None) -> None:
+    from api.production import api_settings, refuse_development_defaults
+
+    refuse_development_defaults(api_settings())  # once here, not in every uvicorn worker
     settings = get_settings()
     workers = workers or settings.api_workers
     env = {**os.environ, **_prepare_metrics_dir(workers)}
@@ -105,6 +108,10 @@ def platform_services(workers: int) -> list[ServiceProcess]:
 
 
 def run_platform(workers: int | None = None) -> None:
+    from api.production import all_settings, refuse_development_defaults
+
+    # Before anything starts: every secret of every service, named at once.
+    refuse_development_defaults(all_settings())
     t0 = time.monotonic()
     settings = get_settings()
     workers = workers or settings.api_workers

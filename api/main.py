@@ -15,6 +15,7 @@ from api.core.middleware import GatewayMiddleware
 from api.core.openapi import install_links
 from api.core.ratelimit import RateLimiter
 from api.core.routes import RoutePaths, skip_routers_by_prefix
+from api.production import api_settings, refuse_development_defaults
 from api.registry import domains
 from api.settings import Settings, get_settings
 
@@ -22,6 +23,7 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    refuse_development_defaults(api_settings())  # EHB_ENV=production: no development secret
     settings = settings or get_settings()
     configure_logging()
 

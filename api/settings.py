@@ -13,15 +13,42 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Development default; production refuses to start on it (see _refuse_weak_secret).
+# Development default; production refuses to start on it (see _refuse_weak_secret and
+# api/production.py, which lists every secret with a development default).
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789"
 MIN_SECRET_LENGTH = 32
 
 
-class Settings(BaseSettings):
+class EnvironmentSettings(BaseSettings):
+    """EHB_ENV alone, read like every setting (environment first, then `.env`). The per-domain
+    settings decide "production" through current_env(), never through os.environ."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     ehb_env: Literal["development", "test", "production"] = "development"
+
+
+def current_env() -> str:
+    return EnvironmentSettings().ehb_env
+
+
+def weak_secret(variable: str, value: str | None, *defaults: str) -> str | None:
+    """What is wrong with a secret for production (unset, a development default, too short),
+    naming the variable to set; None when it will do."""
+    if value is None or value in defaults or len(value) < MIN_SECRET_LENGTH:
+        return (f"{variable} must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters")
+    return None
+
+
+def refuse_in_production(problem: str | None, env: str | None = None) -> None:
+    """For the validators of settings classes: a development default in production is an
+    error naming the variable to set."""
+    if problem and (env or current_env()) == "production":
+        raise ValueError(f"{problem} when EHB_ENV=production")
+
+
+class Settings(EnvironmentSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means `ehb up` starts an embedded server"
     )
@@ -38,6 +65,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = 1
     dash_port: int = 8050
+    # The Dagster UI has no sign-in: it binds to this machine unless told otherwise, never
+    # to API_HOST (a public gateway must not expose it).
+    dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
 
     cors_origins: list[str] = Field(default_factory=list)
@@ -51,14 +81,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "Settings":
-        secret = self.jwt_secret.get_secret_value()
-        if self.ehb_env == "production" and (
-            secret == DEFAULT_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH
-        ):
-            raise ValueError(
-                f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
-                "characters when EHB_ENV=production"
-            )
+        refuse_in_production(weak_secret("JWT_SECRET", self.jwt_secret.get_secret_value(),
+                                         DEFAULT_JWT_SECRET), self.ehb_env)
         return self
 
     @property

@@ -1,5 +1,6 @@
-"""The Dash app factory: Flask server with sign-in and a signed session cookie, Dash Pages,
-global filters kept in the URL, pages shown by role and by the marts the snapshot has."""
+"""The Dash app factory: Flask server with sign-in and server-side sessions (the cookie holds
+only an id, dashboards.sessions), Dash Pages, global filters kept in the URL, pages shown by
+role and by the marts the snapshot has."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboards import downloads
 from dashboards import filters as flt
+from dashboards import sessions
 from dashboards.auth import (ClientFactory, SignInError, http_client_factory, revalidate,
-                             sign_in)
+                             sign_in, sign_out)
 from dashboards.context import AppContext, allowed
 from dashboards.csrf import csrf_ok, csrf_token, sign_out_form, start_session_token
 from dashboards.auth import Identity
+from api.production import dash_settings, refuse_development_defaults
 from api.settings import get_settings
 from dashboards.settings import DashSettings, get_dash_settings
 from dashboards.warehouse import Warehouse, warehouse_at
@@ -83,6 +86,7 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
                                       csrf=csrf_token()), (
                 exc.status if exc.status != 401 else 401)
         flask.session.clear()
+        sessions.renew()  # a new id: one planted before sign-in is worth nothing
         flask.session.permanent = True
         flask.session["user"] = ident.to_session()
         start_session_token()
@@ -98,7 +102,11 @@ def _install_auth(server: flask.Flask, api: ClientFactory) -> None:
             log.info("dashboard sign-out refused: missing or wrong CSRF token")
             # still signed in; a stale tab gets a fresh form to confirm with one click
             return _LOGOUT_HTML.format(csrf=csrf_token()), 403
-        flask.session.clear()
+        ident = Identity.from_session(flask.session.get("user"))
+        if ident is not None and not sign_out(api, ident):
+            log.warning("dashboard sign-out could not end the API session user_id=%s",
+                        ident.user_id)
+        sessions.end()  # deleted on the server: the old cookie, replayed, opens nothing
         return flask.redirect("/login")
 
     @server.route("/healthz")
@@ -195,15 +203,21 @@ def _global_callbacks(app: Dash) -> None:
 
 
 def create_app(settings: DashSettings | None = None, warehouse: Warehouse | None = None,
-               api: ClientFactory | None = None) -> Dash:
+               api: ClientFactory | None = None,
+               session_store: sessions.SessionStore | None = None) -> Dash:
+    refuse_development_defaults(dash_settings())  # EHB_ENV=production: no development secret
     settings = settings or get_dash_settings()
+    core = get_settings()
     server = flask.Flask("dashboards")
+    server.session_interface = sessions.ServerSideSessions(
+        session_store or sessions.store_for(settings.session_store, core.redis_url,
+                                            core.database_url))
     server.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.session_secret,
         SESSION_COOKIE_NAME="ehb_dash",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies or get_settings().ehb_env == "production",
+        SESSION_COOKIE_SECURE=settings.secure_cookies or core.ehb_env == "production",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
     server.config["EHB_DASH"] = AppContext(

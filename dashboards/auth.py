@@ -98,6 +98,36 @@ def sign_in(client_factory: ClientFactory, email: str, password: str,
                     body.get("refresh_token", ""), time.time())
 
 
+def sign_out(client_factory: ClientFactory, ident: Identity) -> bool:
+    """End the viewer's login at the auth service (its refresh family), so the access and
+    refresh tokens the session held stop working. True when the API confirms it or the login
+    had already ended; False when the API could not be reached (logged by the caller)."""
+    def logout(client: httpx.Client, access: str, refresh: str) -> httpx.Response:
+        body = {"refresh_token": refresh} if refresh else None
+        resp = client.post("/api/v1/auth/logout", json=body,
+                           headers={"Authorization": f"Bearer {access}"})
+        if resp.status_code == 400 and body:  # a refresh token rotated meanwhile: the
+            resp = client.post("/api/v1/auth/logout",  # access token names the same login
+                               headers={"Authorization": f"Bearer {access}"})
+        return resp
+
+    try:
+        with client_factory() as client:
+            resp = logout(client, ident.access_token, ident.refresh_token)
+            if resp.status_code == 401 and ident.refresh_token:
+                # The access token expired (or the login ended): a refresh tells which.
+                rotated = client.post("/api/v1/auth/refresh",
+                                      json={"refresh_token": ident.refresh_token})
+                if rotated.status_code != 200:
+                    return rotated.status_code == 401  # refused: the login is over already
+                tokens = rotated.json()
+                resp = logout(client, tokens["access_token"], tokens.get("refresh_token", ""))
+            return resp.status_code in (200, 401)
+    except httpx.HTTPError as exc:
+        log.warning("auth service unreachable while signing out: %s", type(exc).__name__)
+        return False
+
+
 # Several callbacks of one page arrive together with the same cookie; the first refreshes and
 # the others reuse its result, because presenting a rotated refresh token twice ends the login.
 _rotations: dict[str, tuple[float, Identity]] = {}

@@ -70,6 +70,31 @@ def _page_callbacks(today: date):
     }
 
 
+class _BenchSessions:
+    """The bench's one session, in memory (the bench needs no database; the real stores cost
+    one primary-key read per request on top of what is measured here)."""
+
+    def __init__(self):
+        self.rows: dict[str, str] = {}
+
+    def load(self, key, now):
+        return self.rows.get(key)
+
+    def create(self, key, data, user_id, expires_at):
+        self.rows[key] = data
+
+    def update_existing(self, key, data, user_id, now):
+        if key in self.rows:
+            self.rows[key] = data
+        return key in self.rows
+
+    def end(self, key):
+        self.rows.pop(key, None)
+
+    def purge_expired(self, now):
+        return 0
+
+
 def run_bench(users: int, days: int, events_per_day: int, repeat: int,
               snapshot: str | None, role: str = "analyst") -> dict:
     from dashboards.app import create_app
@@ -90,7 +115,8 @@ def run_bench(users: int, days: int, events_per_day: int, repeat: int,
                       f"{time.perf_counter() - t0:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
     wh = Warehouse(path)
     app = create_app(DashSettings(warehouse_dir=path.parent, secret_key="bench" * 8), wh,
-                     api=lambda: (_ for _ in ()).throw(RuntimeError("no API in the bench")))
+                     api=lambda: (_ for _ in ()).throw(RuntimeError("no API in the bench")),
+                     session_store=_BenchSessions())
     client = app.server.test_client()
     with client.session_transaction() as s:
         s["user"] = {"uid": 12, "email": "bench@example.com", "roles": [role], "token": "",

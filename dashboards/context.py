@@ -1,4 +1,4 @@
-"""What callbacks need from the running app: the viewer (from the signed session cookie),
+"""What callbacks need from the running app: the viewer (from the server-side session),
 their scope, the warehouse and the API client."""
 
 from __future__ import annotations

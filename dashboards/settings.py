@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.settings import get_settings
+from api.settings import get_settings, refuse_in_production, weak_secret
 
 
 class DashSettings(BaseSettings):
@@ -25,9 +26,13 @@ class DashSettings(BaseSettings):
     snapshot_name: str = "snapshot.duckdb"
     # The API the dashboard signs in through and reads /health and /metrics from.
     api_url: str | None = None
-    # Signs the session cookie; a random per-process key when unset (sessions end on restart).
-    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Signs the session cookie; unset: a random per-process key (sessions end on restart),
+    # which production refuses (api/production.py).
+    secret_key: SecretStr | None = None
     session_hours: int = 12
+    # Where sessions live (the cookie holds only an id): PostgreSQL (DATABASE_URL), which
+    # every installation has, or Redis (REDIS_URL) when configured.
+    session_store: Literal["postgres", "redis"] = "postgres"
     # Send the session cookie over HTTPS only (always in production).
     secure_cookies: bool = False
     # How often a session is re-checked with the auth service (disabled accounts and role
@@ -35,6 +40,18 @@ class DashSettings(BaseSettings):
     revalidate_seconds: int = 300
     refresh_ms: int = 5000
     host: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _refuse_unset_secret_key(self) -> "DashSettings":
+        refuse_in_production(weak_secret(
+            "DASH_SECRET_KEY", self.secret_key.get_secret_value() if self.secret_key else None))
+        return self
+
+    @cached_property
+    def session_secret(self) -> str:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return secrets.token_urlsafe(32)
 
     @property
     def snapshot_path(self) -> Path:

@@ -5,14 +5,14 @@ The snapshot (a DuckDB file the data side replaces by atomic rename) is ATTACHed
 into an in-memory database that exposes each contract mart as a view of the same name
 (`marts.x`, `ops.x`). For a scoped viewer each view carries the scope predicate, whose ids
 are bound parameters stored in `main.scope_ids`; a mart the viewer has no claim on is empty.
-Queries are checked before they run: one SELECT, only contract marts and their own CTEs, no
-catalog-qualified names, no table functions; file access is disabled. The catalog is rebuilt
-when the snapshot file changes (inode, mtime or size), so the next query sees the new data.
+Queries are checked before they run (dashboards.sql_gate: one SELECT, only contract marts and
+CTEs in scope, no catalog-qualified names, no table functions); file access is disabled. The
+catalog is rebuilt when the snapshot file changes (inode, mtime or size), so the next query
+sees the new data.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -25,6 +25,8 @@ import duckdb
 
 from dashboards.catalog import MARTS, Mart
 from dashboards.scope import Scope
+# Re-exported: callers (reports, pages) import the gate's names from here.
+from dashboards.sql_gate import QueryRejected, analyze, referenced_marts  # noqa: F401
 
 log = logging.getLogger("ehb.dashboards")
 _SNAPSHOT_ALIAS = "snap"
@@ -33,10 +35,6 @@ _MAX_CACHED = 64
 
 class SnapshotMissing(RuntimeError):
     """No snapshot has been published yet."""
-
-
-class QueryRejected(ValueError):
-    """The SQL is not a single SELECT over contract marts."""
 
 
 @dataclass
@@ -189,73 +187,6 @@ class Warehouse:
             return Result([d[0] for d in cur.description], cur.fetchall())
         finally:
             cur.close()
-
-
-_checker = duckdb.connect(":memory:")
-_checker_lock = threading.Lock()
-
-
-def _walk(node: Any, tables: list[tuple[str, str, str]], ctes: set[str], funcs: list[str],
-          params: set[str]) -> None:
-    if isinstance(node, dict):
-        kind = node.get("type")
-        if node.get("class") == "PARAMETER":
-            params.add(str(node.get("identifier", "")))
-        if kind == "BASE_TABLE":
-            tables.append((node.get("catalog_name", ""), node.get("schema_name", ""),
-                           node.get("table_name", "")))
-        elif kind == "TABLE_FUNCTION":
-            fn = node.get("function") or {}
-            funcs.append(fn.get("function_name", "?"))
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            for entry in cte_map.get("map", []):
-                ctes.add(entry.get("key", ""))
-        for value in node.values():
-            _walk(value, tables, ctes, funcs, params)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value, tables, ctes, funcs, params)
-
-
-def referenced_marts(sql: str) -> set[str]:
-    """Parse `sql` and return the marts it reads; raise QueryRejected for anything else."""
-    return analyze(sql)[0]
-
-
-def analyze(sql: str) -> tuple[set[str], set[str]]:
-    """(marts read, named parameters used) of a single SELECT over contract marts."""
-    with _checker_lock:
-        try:
-            tree = json.loads(_checker.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
-        except duckdb.Error as exc:
-            raise QueryRejected(f"cannot parse SQL: {exc}") from None
-    if tree.get("error"):
-        message = tree.get("error_message", "")
-        if "Only SELECT" in message:
-            raise QueryRejected("only a single SELECT is allowed")
-        raise QueryRejected(f"cannot parse SQL: {message}")
-    if len(tree.get("statements", [])) != 1:
-        raise QueryRejected("exactly one SELECT statement is allowed")
-    tables: list[tuple[str, str, str]] = []
-    ctes: set[str] = set()
-    funcs: list[str] = []
-    params: set[str] = set()
-    _walk(tree["statements"], tables, ctes, funcs, params)
-    if funcs:
-        raise QueryRejected(f"table functions are not allowed: {', '.join(sorted(set(funcs)))}")
-    found = set()
-    for catalog, schema, table in tables:
-        if catalog:
-            raise QueryRejected(f"catalog-qualified names are not allowed: {catalog}.{schema}.{table}")
-        if not schema and table in ctes:
-            continue
-        name = f"{schema}.{table}"
-        if name not in MARTS:
-            raise QueryRejected(f"unknown table {name if schema else table!r}: use the marts of "
-                                f"the contract, e.g. {next(iter(MARTS))}")
-        found.add(name)
-    return found, params
 
 
 def check_sql(sql: str, exposed: set[str]) -> set[str]:

@@ -73,7 +73,9 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
         typer.echo(f"refresh requested ({'full' if full else 'incremental'}): {path.name}")
 
     @pipeline.command("ui")
-    def ui(host: str = "127.0.0.1", port: int = typer.Option(None)) -> None:
+    def ui(host: str = typer.Option(None, help="bind address (default DAGSTER_HOST, "
+                                                 "127.0.0.1)"),
+           port: int = typer.Option(None)) -> None:
         """Serve the Dagster UI on the workspace (blocking)."""
         from pipelines.run import serve_dagster_ui
 

@@ -35,8 +35,14 @@ def dagster_service():
     # DAGSTER_HOME (set above, absolute) reaches the child through the environment.
     subprocess.run([sys.executable, "-c", "from pipelines.run import init_instance; "
                     "init_instance()"], check=True)
-    exe = Path(sys.executable).parent / "dagster-webserver"
-    url = f"http://{settings.api_host}:{settings.dagster_port}"
-    return ServiceProcess("Dagster UI", [str(exe), "-w", str(ROOT / "workspace.yaml"),
-                                         "-h", settings.api_host, "-p", str(settings.dagster_port)],
+    url = f"http://{settings.dagster_host}:{settings.dagster_port}"
+    return ServiceProcess("Dagster UI", dagster_ui_argv(settings.dagster_host,
+                                                        settings.dagster_port),
                           url, None, {"DAGSTER_HOME": str(home)})
+
+
+def dagster_ui_argv(host: str, port: int) -> list[str]:
+    """dagster-webserver on workspace.yaml. The UI has no sign-in: the host is DAGSTER_HOST
+    (default 127.0.0.1), never the gateway's API_HOST."""
+    exe = Path(sys.executable).parent / "dagster-webserver"
+    return [str(exe), "-w", str(ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]

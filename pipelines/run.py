@@ -83,19 +83,18 @@ def run_pipeline(*, full: bool = False, instance=None,
                                   asset_selection=selection, run_config=run_config)
 
 
-def serve_dagster_ui(host: str = "127.0.0.1", port: int | None = None) -> None:
-    """`dagster-webserver` on workspace.yaml with DAGSTER_HOME under data/ (blocking)."""
+def serve_dagster_ui(host: str | None = None, port: int | None = None) -> None:
+    """`dagster-webserver` on workspace.yaml with DAGSTER_HOME under data/ (blocking); host
+    and port default to DAGSTER_HOST and DAGSTER_PORT."""
     import subprocess
-    import sys
 
     from api.settings import get_settings
+    from pipelines.launcher import ROOT, dagster_ui_argv
 
     settings = get_settings()
     dagster_home(settings.data_dir)
-    root = Path(__file__).resolve().parent.parent
-    exe = Path(sys.executable).parent / "dagster-webserver"
-    subprocess.run([str(exe), "-w", str(root / "workspace.yaml"), "-h", host,
-                    "-p", str(port or settings.dagster_port)], cwd=root, check=False)
+    subprocess.run(dagster_ui_argv(host or settings.dagster_host, port or settings.dagster_port),
+                   cwd=ROOT, check=False)
 
 
 def bootstrap_demo(*, days: int = 90, users: int = 300, seed: int = 5,

@@ -27,7 +27,12 @@ def _detail(session, ticket, roles) -> dict:
 @router.post("/tickets", response_model=schemas.TicketDetail, status_code=201,
              summary="Open a ticket")
 def open_ticket(body: schemas.TicketIn, p: Member, session: SessionDep) -> dict:
-    ticket = service.open_ticket(session, p.user_id, **body.model_dump())
+    """The order and payment named must be the customer's own (404 otherwise). A support
+    agent may open a ticket for a customer with `customer_id`."""
+    fields = body.model_dump()
+    customer_id = fields.pop("customer_id") or p.user_id
+    ticket = service.open_ticket(session, customer_id, opened_by=p.user_id, opener_roles=p.roles,
+                                 **fields)
     return _detail(session, ticket, p.roles)
 
 

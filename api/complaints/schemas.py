@@ -25,8 +25,14 @@ class TicketIn(_In):
     body: clean_text(max_length=10_000)
     category: Category
     priority: Priority = "normal"
-    order_id: Reference | None = None
-    payment_id: Reference | None = None
+    order_id: Reference | None = Field(default=None,
+                                       description="one of the customer's orders (bought or sold)")
+    payment_id: Reference | None = Field(default=None,
+                                         description="one of the customer's payment intents "
+                                                     "(paid or received)")
+    customer_id: StrictId | None = Field(default=None,
+                                         description="support agents: open the ticket for this "
+                                                     "customer (default: yourself)")
 
 
 class ReplyIn(_In):

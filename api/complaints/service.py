@@ -1,6 +1,8 @@
 """Ticket lifecycle. Every writing function is one unit of work (commits); refusals leave
 nothing written. Visibility: customers see only their own tickets and never internal notes
-(a ticket that is not theirs is "not found"); support and admin see everything.
+(a ticket that is not theirs is "not found"); support and admin see everything. A ticket
+names only its customer's own orders and payments (through the goseller and payments
+service functions); an agent may open one for a customer, with the customer's references.
 
 Statuses: open -> pending (agent replied, waiting on customer) -> open (customer replied);
 open|pending|reopened -> resolved -> closed (final) or -> reopened."""
@@ -17,8 +19,10 @@ from api.auth.models import User
 from api.complaints.models import ACTIVE_STATUSES, Feedback, Ticket, TicketEvent, TicketMessage
 from api.complaints.settings import get_complaints_settings
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.goseller.orders import is_order_party
 from api.notifications import categories
 from api.notifications.service import enqueue
+from api.payments.service import load_intent
 
 AGENT_ROLES = frozenset({"support", "admin"})
 
@@ -62,19 +66,51 @@ def _locked(session: Session, ticket_id: int, actor_id: int, roles: frozenset[st
     return ticket
 
 
+def _check_references(session: Session, customer_id: int, order_id: int | None,
+                      payment_id: int | None, whose: str) -> None:
+    """A ticket names only the customer's own orders (bought or sold) and payments (paid or
+    received). Another user's id gets the same 404 as a missing one: ids are not confirmed."""
+    if order_id is not None and not is_order_party(session, customer_id, order_id):
+        raise NotFound(f"order {order_id} is not one of {whose} orders", code="order_not_found",
+                       details={"order_id": order_id})
+    if payment_id is not None:
+        try:
+            load_intent(session, payment_id, viewer_id=customer_id, roles=frozenset())
+        except NotFound:
+            raise NotFound(f"payment {payment_id} is not one of {whose} payments",
+                           code="payment_not_found", details={"payment_id": payment_id}) from None
+
+
 def open_ticket(session: Session, customer_id: int, *, subject: str, body: str, category: str,
                 priority: str = "normal", order_id: int | None = None,
-                payment_id: int | None = None, now: datetime | None = None) -> Ticket:
+                payment_id: int | None = None, now: datetime | None = None,
+                opened_by: int | None = None,
+                opener_roles: frozenset[str] = frozenset()) -> Ticket:
+    """A customer's ticket, opened by the customer or by a support agent acting for them (on
+    the phone, say): `opened_by` an agent. Either way the order and payment it names must be
+    the customer's; an agent cannot attach anyone else's to it."""
     now = _now(now)
+    opened_by = customer_id if opened_by is None else opened_by
+    for_someone = opened_by != customer_id
+    if for_someone:
+        if not is_agent(opener_roles):
+            raise Forbidden("only support agents can open a ticket for another user",
+                            code="agents_only")
+        customer = session.get(User, customer_id)
+        if customer is None or not customer.is_active:
+            raise NotFound(f"user {customer_id} does not exist", code="customer_not_found")
+    _check_references(session, customer_id, order_id, payment_id,
+                      f"customer {customer_id}'s" if for_someone else "your")
     ticket = Ticket(customer_id=customer_id, subject=subject, category=category,
                     priority=priority, status="open", order_id=order_id, payment_id=payment_id,
                     escalation_level=0, reopen_count=0)
     _set_due_times(ticket, now)
     session.add(ticket)
     session.flush()
-    session.add(TicketMessage(ticket_id=ticket.id, author_id=customer_id, author_role="customer",
-                              internal=False, body=body))
-    _event(session, ticket, customer_id, "opened", priority=priority)
+    session.add(TicketMessage(ticket_id=ticket.id, author_id=opened_by, internal=False,
+                              author_role="agent" if for_someone else "customer", body=body))
+    detail = {"priority": priority} | ({"on_behalf_of": customer_id} if for_someone else {})
+    _event(session, ticket, opened_by, "opened", **detail)
     session.commit()
     return ticket
 

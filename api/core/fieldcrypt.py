@@ -2,7 +2,8 @@
 
 Stored form: ``ehbenc:v1:<key id>:<base64url(nonce 12 B | ciphertext+tag)>``. The column's
 name is bound in as associated data, so a ciphertext copied into another column does not
-decrypt. Keys come from the environment, never from the repository:
+decrypt. Keys come from the environment or `.env` (FieldEncryptionSettings), never from the
+repository:
 
     FIELD_ENCRYPTION_KEYS="k2026a:<base64 32 bytes>,k2026b:<base64 32 bytes>"
     FIELD_ENCRYPTION_ACTIVE_KEY=k2026b      # new writes; default: the last key listed
@@ -10,7 +11,8 @@ decrypt. Keys come from the environment, never from the repository:
 Reads accept every key in the ring, so rotation is: add the new key and make it active
 (deploy), run `ehb keys rotate` (re-encrypts in batches while the service runs), then drop
 the old key. Without FIELD_ENCRYPTION_KEYS, development and test use one key derived from a
-public string (id ``dev-insecure``): NOT for production, where start-up refuses it.
+public string (id ``dev-insecure``): NOT for production, where start-up refuses it, in the
+ring or not.
 
 Use: ``mapped_column(EncryptedString("users.mfa_secret"))``. Values without the prefix are
 legacy plaintext: read as-is, and sealed by the next write or by `ehb keys rotate`.
@@ -25,8 +27,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
+
+from api.settings import current_env, refuse_in_production
 
 PREFIX = "ehbenc:v1:"
 DEV_KEY_ID = "dev-insecure"
@@ -82,10 +88,26 @@ def parse_keys(spec: str) -> dict[str, bytes]:
     return keys
 
 
-def build_keyring(spec: str | None, active: str | None, env: str) -> KeyRing:
+def development_key_problem(spec: str | None) -> str | None:
+    """Why this key ring is not fit for production (unset, or holding the public development
+    key under any id); None when it is."""
     if not spec:
-        if env == "production":
-            raise FieldCryptError("FIELD_ENCRYPTION_KEYS must be set when EHB_ENV=production")
+        return "FIELD_ENCRYPTION_KEYS must be set"
+    try:
+        keys = parse_keys(spec)
+    except FieldCryptError as exc:
+        return str(exc)
+    if DEV_KEY_ID in keys or _DEV_KEY in keys.values():
+        return "FIELD_ENCRYPTION_KEYS must not hold the public development key"
+    return None
+
+
+def build_keyring(spec: str | None, active: str | None, env: str) -> KeyRing:
+    if env == "production":
+        problem = development_key_problem(spec)
+        if problem:
+            raise FieldCryptError(f"{problem} when EHB_ENV=production")
+    if not spec:
         return KeyRing({DEV_KEY_ID: _DEV_KEY}, DEV_KEY_ID)
     keys = parse_keys(spec)
     active = active or list(keys)[-1]
@@ -94,12 +116,31 @@ def build_keyring(spec: str | None, active: str | None, env: str) -> KeyRing:
     return KeyRing(keys, active)
 
 
+class FieldEncryptionSettings(BaseSettings):
+    """FIELD_ENCRYPTION_KEYS and FIELD_ENCRYPTION_ACTIVE_KEY, from the environment or `.env`
+    like every setting (they were read from os.environ alone: keys kept in .env were ignored
+    and the development key used instead)."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELD_ENCRYPTION_", env_file=".env",
+                                      extra="ignore")
+
+    keys: SecretStr | None = None
+    active_key: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_development_key(self) -> "FieldEncryptionSettings":
+        refuse_in_production(development_key_problem(self.spec))
+        return self
+
+    @property
+    def spec(self) -> str | None:
+        return self.keys.get_secret_value() if self.keys is not None else None
+
+
 @lru_cache
 def keyring() -> KeyRing:
-    from api.settings import get_settings
-
-    return build_keyring(os.environ.get("FIELD_ENCRYPTION_KEYS"),
-                         os.environ.get("FIELD_ENCRYPTION_ACTIVE_KEY"), get_settings().ehb_env)
+    settings = FieldEncryptionSettings()
+    return build_keyring(settings.spec, settings.active_key, current_env())
 
 
 def generate_key() -> str:

@@ -124,6 +124,15 @@ def get_buyer_order(session: Session, buyer_id: int, order_id: int) -> Order:
     return order
 
 
+def is_order_party(session: Session, user_id: int, order_id: int) -> bool:
+    """Whether the user bought or sold this placed order (complaints check what a ticket
+    names; a cart is nobody's order yet)."""
+    return bool(session.scalar(select(exists().where(
+        Order.id == order_id, Order.status != "cart",
+        (Order.buyer_id == user_id) | Order.seller_id.in_(
+            select(Seller.id).where(Seller.user_id == user_id))))))
+
+
 def list_buyer_orders(session: Session, buyer_id: int, status: str | None, limit: int,
                       offset: int) -> list[Order]:
     stmt = select(Order).where(Order.buyer_id == buyer_id)

@@ -21,8 +21,10 @@ def register(root: typer.Typer, bench: typer.Typer) -> None:
 
         from api.core.logging import configure_logging
         from api.jobs.worker import run_workers
+        from api.production import api_settings, refuse_development_defaults
         from api.settings import get_settings
 
+        refuse_development_defaults(api_settings())
         configure_logging()
         asyncio.run(run_workers(get_settings().sqlalchemy_url, queues=queue or None,
                                 wait=not once))

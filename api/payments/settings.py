@@ -7,13 +7,15 @@ from functools import lru_cache
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.settings import refuse_in_production, weak_secret
+
+# Public development default: production refuses to start on it (api/production.py).
 DEV_WEBHOOK_SECRET = "whsec-dev-only-NOT-FOR-PRODUCTION"
 
 
 class PaymentsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYMENTS_", env_file=".env", extra="ignore")
 
-    ehb_env: str = "development"
     # Shared with the provider: signs webhooks (HMAC-SHA256) and card fingerprints.
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = 300
@@ -23,11 +25,11 @@ class PaymentsSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> "PaymentsSettings":
-        import os
-
-        if os.environ.get("EHB_ENV") == "production" and \
-                self.webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
-            raise ValueError("PAYMENTS_WEBHOOK_SECRET must be set when EHB_ENV=production")
+        # "production" as the core settings read it (environment, then .env), not os.environ:
+        # EHB_ENV=production in .env alone left the public secret in force.
+        refuse_in_production(weak_secret("PAYMENTS_WEBHOOK_SECRET",
+                                         self.webhook_secret.get_secret_value(),
+                                         DEV_WEBHOOK_SECRET))
         return self
 
 

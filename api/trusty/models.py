@@ -6,15 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, String, Text,
+                        UniqueConstraint, func, text)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, TimestampMixin
 
 
 class MultisigPolicy(TimestampMixin, Base):
-    """Transfers of `threshold` or more (and every vault move) need `required` of the approvers."""
+    """Transfers of `threshold` or more (and every vault move) need `required` of the approvers.
+    The threshold is also the owner's wallet approval limit (wallet_approval_limits), which the
+    ledger enforces on every route. A change that weakens the policy is a PolicyChange."""
 
     __tablename__ = "trusty_policies"
     __table_args__ = (
@@ -43,7 +46,9 @@ class PolicyApprover(Base):
 
 class ApprovalRequest(TimestampMixin, Base):
     """pending -> approved (-> executed, at once or after the vault delay) | rejected | expired
-    | canceled. The amount sits in the requester's hold account while it is not settled."""
+    | canceled. The amount sits in the requester's hold account while it is not settled.
+    The approvers (RequestApprover), quorum and vault delay are those of the policy when the
+    request was opened: a later change of the policy does not decide it."""
 
     __tablename__ = "trusty_requests"
     __table_args__ = (Index("ix_trusty_requests_status_expires", "status", "expires_at"),)
@@ -60,6 +65,63 @@ class ApprovalRequest(TimestampMixin, Base):
     execute_after: Mapped[datetime | None]
     hold_tx_id: Mapped[int | None]
     settle_tx_id: Mapped[int | None]
+    required: Mapped[int]  # the quorum when opened
+    vault_delay_seconds: Mapped[int]  # the vault delay when opened
+
+
+class RequestApprover(Base):
+    """Who may decide a request: the policy's approvers when it was opened."""
+
+    __tablename__ = "trusty_request_approvers"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("trusty_requests.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+
+
+class PolicyChange(TimestampMixin, Base):
+    """A proposed change that weakens a policy (higher threshold, lower quorum, another
+    approver set, shorter vault delay, longer approval ttl): decided by the approvers and
+    quorum of the policy in force when it was proposed, then applied after that policy's
+    vault delay, cancellable by the owner meanwhile.
+    pending -> approved -> applied | rejected | expired | canceled."""
+
+    __tablename__ = "trusty_policy_changes"
+    __table_args__ = (Index("ix_trusty_policy_changes_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("trusty_policies.id", ondelete="CASCADE"),
+                                           index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # the proposal
+    threshold: Mapped[int]
+    required: Mapped[int]
+    approver_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    approval_ttl_seconds: Mapped[int]
+    vault_delay_seconds: Mapped[int]
+    weakens: Mapped[list[str]] = mapped_column(ARRAY(String(32)))  # what it relaxes
+    # who decides, as the policy stood when it was proposed
+    decider_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    quorum: Mapped[int]
+    delay_seconds: Mapped[int]
+    expires_at: Mapped[datetime]
+    execute_after: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+
+
+class PolicyChangeVote(Base):
+    __tablename__ = "trusty_policy_change_votes"
+    __table_args__ = (UniqueConstraint("change_id", "approver_id",
+                                       name="uq_trusty_policy_change_votes_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    change_id: Mapped[int] = mapped_column(
+        ForeignKey("trusty_policy_changes.id", ondelete="CASCADE"), index=True)
+    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(8))  # approve | reject
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Approval(Base):

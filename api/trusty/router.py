@@ -1,23 +1,24 @@
-"""/api/v1/trusty: multisig policies, protected transfers, cold-storage vault moves,
-approvals, the fraud case queue. Money-moving POSTs take an Idempotency-Key."""
+"""/api/v1/trusty: multisig policies and their changes, protected transfers, cold-storage
+vault moves, approvals, the fraud case queue. Money-moving POSTs and decisions take an
+Idempotency-Key (their outcome, a refusal included, is replayed for the same key)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth.dependencies import Principal, require
 from api.core.errors import AppError, error_body
 from api.deps import SessionDep
-from api.trusty import service
-from api.trusty.models import ApprovalRequest, FraudCase, PolicyApprover
+from api.trusty import policies, service
+from api.trusty.models import ApprovalRequest, FraudCase, PolicyChange, RequestApprover
 from api.trusty.permissions import TRUSTY_ADMIN, TRUSTY_APPROVE, TRUSTY_REVIEW, TRUSTY_USE
-from api.trusty.schemas import (CaseOut, PolicyIn, PolicyOut, ProtectedTransferIn, RequestOut,
-                                ReviewIn, VaultMoveIn)
+from api.trusty.schemas import (CaseOut, PolicyChangeOut, PolicyIn, PolicyOut,
+                                ProtectedTransferIn, RequestOut, ReviewIn, VaultMoveIn)
 from api.validation import Id
 from api.wallet.currencies import check_currency
 from api.wallet.idempotency import run_idempotent
@@ -34,13 +35,18 @@ Reviewer = Annotated[Principal, Depends(require(TRUSTY_REVIEW))]
 
 
 def _idem(session: Session, principal: Principal, key: str | None, scope: str, payload: Any,
-          work) -> Response:
+          work, on_refusal=None) -> Response:
     return replayable(run_idempotent(session, owner=f"user:{principal.user_id}", key=key,
-                                     scope=scope, payload=payload, work=work))
+                                     scope=scope, payload=payload, work=work,
+                                     on_refusal=on_refusal))
 
 
 def _request_json(request: ApprovalRequest) -> dict:
     return RequestOut.model_validate(request).model_dump(mode="json")
+
+
+def _change_json(change: PolicyChange) -> dict:
+    return PolicyChangeOut.model_validate(change).model_dump(mode="json")
 
 
 def _policy_out(session: Session, policy) -> PolicyOut:
@@ -50,14 +56,24 @@ def _policy_out(session: Session, policy) -> PolicyOut:
                      vault_delay_seconds=policy.vault_delay_seconds)
 
 
-@router.put("/policies/{currency}", response_model=PolicyOut, summary="Set my multisig policy")
+@router.put("/policies/{currency}", response_model=PolicyOut,
+            responses={202: {"model": PolicyChangeOut, "description":
+                             "the change weakens the policy: it waits for the approvers and "
+                             "quorum of the policy in force, then its vault delay"}},
+            summary="Set my multisig policy (a weakening change needs the current approvers)")
 def set_policy(currency: str, body: PolicyIn, session: SessionDep, principal: User_):
-    policy = service.set_policy(session, user_id=principal.user_id, currency=check_currency(currency),
-                                threshold=body.threshold, required=body.required,
-                                approver_ids=body.approver_ids,
+    """A new policy, or a change that only tightens the current one, applies at once (200).
+    Anything that weakens it (higher threshold, lower quorum, other approvers, shorter vault
+    delay, longer approval ttl) is proposed instead (202): the current approvers decide it
+    with the current quorum, and it applies after the current vault delay."""
+    result = service.set_policy(session, user_id=principal.user_id,
+                                currency=check_currency(currency), threshold=body.threshold,
+                                required=body.required, approver_ids=body.approver_ids,
                                 approval_ttl_seconds=body.approval_ttl_seconds,
                                 vault_delay_seconds=body.vault_delay_seconds)
-    return _policy_out(session, policy)
+    if isinstance(result, PolicyChange):
+        return JSONResponse(_change_json(result), status_code=202)
+    return _policy_out(session, result)
 
 
 @router.get("/policies", response_model=list[PolicyOut], summary="My multisig policies")
@@ -81,15 +97,14 @@ def protected_transfer(body: ProtectedTransferIn, request: Request, session: Ses
             currency=body.currency, client_ip=client_ip, device_id=device_id,
             description=body.description)
 
-    try:
-        return _idem(session, principal, idempotency_key, "trusty.transfer", body.model_dump(), work)
-    except AppError as exc:
-        if exc.code not in ("idempotency_key_required", "idempotency_key_reused",
-                            "idempotency_key_invalid"):
-            service.record_refusal(session, user_id=principal.user_id, to_user_id=body.to_user_id,
-                                   amount=body.amount, currency=body.currency,
-                                   client_ip=client_ip, device_id=device_id)
-        raise
+    def refused(_exc: AppError) -> None:  # still counts for the failed-attempts rule
+        service.add_failed_attempt(session, user_id=principal.user_id,
+                                   to_user_id=body.to_user_id, amount=body.amount,
+                                   currency=body.currency, client_ip=client_ip,
+                                   device_id=device_id)
+
+    return _idem(session, principal, idempotency_key, "trusty.transfer", body.model_dump(), work,
+                 on_refusal=refused)
 
 
 def _vault(kind: str):
@@ -116,9 +131,9 @@ router.add_api_route("/vault/withdrawals", _vault("vault_withdrawal"), methods=[
 @router.get("/requests", response_model=list[RequestOut],
             summary="Requests I made or am an approver of")
 def list_requests(session: SessionDep, principal: Approver):
-    mine = select(PolicyApprover.policy_id).where(PolicyApprover.user_id == principal.user_id)
+    mine = select(RequestApprover.request_id).where(RequestApprover.user_id == principal.user_id)
     return list(session.scalars(select(ApprovalRequest).where(or_(
-        ApprovalRequest.requester_id == principal.user_id, ApprovalRequest.policy_id.in_(mine)))
+        ApprovalRequest.requester_id == principal.user_id, ApprovalRequest.id.in_(mine)))
         .order_by(ApprovalRequest.id.desc()).limit(200)))
 
 
@@ -152,6 +167,47 @@ def cancel_request(request_id: Id, session: SessionDep, principal: User_,
         return 200, _request_json(service.cancel_request(session, request_id, principal.user_id))
 
     return _idem(session, principal, idempotency_key, f"trusty.cancel:{request_id}", {}, work)
+
+
+@router.get("/policy-changes", response_model=list[PolicyChangeOut],
+            summary="Policy changes I proposed or may decide")
+def list_policy_changes(session: SessionDep, principal: Approver):
+    return policies.changes_visible_to(session, principal.user_id)
+
+
+def _decide_change(decision: str):
+    def endpoint(change_id: Id, session: SessionDep, principal: Approver,
+                 idempotency_key: IdemKey = None):
+        def work():
+            change = policies.decide_change(session, change_id, principal.user_id, decision)
+            if change.status == "expired":
+                return 409, error_body("request_expired", "the policy change expired before "
+                                       "approval", {"change_id": change.id})
+            return 200, _change_json(change)
+
+        return _idem(session, principal, idempotency_key,
+                     f"trusty.change.{decision}:{change_id}", {}, work)
+
+    return endpoint
+
+
+router.add_api_route("/policy-changes/{change_id}/approve", _decide_change("approve"),
+                     methods=["POST"], response_model=PolicyChangeOut,
+                     summary="Approve a policy change (as one of its deciders)")
+router.add_api_route("/policy-changes/{change_id}/reject", _decide_change("reject"),
+                     methods=["POST"], response_model=PolicyChangeOut,
+                     summary="Reject a policy change (as one of its deciders)")
+
+
+@router.post("/policy-changes/{change_id}/cancel", response_model=PolicyChangeOut,
+             summary="Withdraw my pending or approved policy change before it applies")
+def cancel_policy_change(change_id: Id, session: SessionDep, principal: User_,
+                         idempotency_key: IdemKey = None):
+    def work():
+        return 200, _change_json(policies.cancel_change(session, change_id, principal.user_id))
+
+    return _idem(session, principal, idempotency_key, f"trusty.change.cancel:{change_id}", {},
+                 work)
 
 
 @router.get("/fraud/cases", response_model=list[CaseOut], summary="Fraud case queue")

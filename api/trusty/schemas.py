@@ -31,6 +31,30 @@ class PolicyOut(BaseModel):
     vault_delay_seconds: int
 
 
+class PolicyChangeOut(BaseModel):
+    """A proposed change that weakens a policy, waiting for the approvers of the policy in
+    force when it was proposed (decider_ids, quorum) and then its delay (delay_seconds)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    policy_id: int
+    requester_id: int
+    status: str
+    threshold: int
+    required: int
+    approver_ids: list[int]
+    approval_ttl_seconds: int
+    vault_delay_seconds: int
+    weakens: list[str]
+    decider_ids: list[int]
+    quorum: int
+    delay_seconds: int
+    expires_at: datetime
+    execute_after: datetime | None
+    applied_at: datetime | None
+    created_at: datetime
+
+
 class ProtectedTransferIn(_In):
     to_user_id: StrictInt64
     amount: StrictInt64
@@ -54,6 +78,7 @@ class RequestOut(BaseModel):
     status: str
     expires_at: datetime
     execute_after: datetime | None
+    required: int
     created_at: datetime
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import User
 from api.core.errors import Conflict, Forbidden, NotFound, Unprocessable, error_body
-from api.trusty import fraud
+from api.trusty import fraud, policies
 from api.trusty.models import (Approval, ApprovalRequest, FraudCase, FraudDecision,
-                               MultisigPolicy, PolicyApprover)
+                               MultisigPolicy, RequestApprover)
 from api.wallet import service as ledger
 from api.wallet import transfers as ledger_transfers
 from api.wallet.currencies import check_amount, check_currency
@@ -33,47 +33,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# ---- policies -------------------------------------------------------------------------------
+# ---- policies (api.trusty.policies; the names callers know) -----------------------------------
 
-def set_policy(session: Session, *, user_id: int, currency: str, threshold: int, required: int,
-               approver_ids: list[int], approval_ttl_seconds: int = 86_400,
-               vault_delay_seconds: int = 86_400) -> MultisigPolicy:
-    check_currency(currency)
-    check_amount(threshold)
-    approvers = sorted(set(approver_ids))
-    if user_id in approvers:
-        raise Unprocessable("you cannot approve your own requests", code="self_approver")
-    if not 1 <= required <= len(approvers):
-        raise Unprocessable(f"required approvals must be between 1 and the {len(approvers)} "
-                            "approvers named", code="invalid_quorum")
-    found = session.scalar(select(func.count()).select_from(User).where(User.id.in_(approvers)))
-    if found != len(approvers):
-        raise NotFound("an approver does not exist", code="approver_not_found")
-    if approval_ttl_seconds < 60 or vault_delay_seconds < 0:
-        raise Unprocessable("approval ttl must be at least 60 s and the vault delay >= 0",
-                            code="invalid_timing")
-    policy = session.scalars(select(MultisigPolicy).where(
-        MultisigPolicy.user_id == user_id, MultisigPolicy.currency == currency)).first()
-    if policy is None:
-        policy = MultisigPolicy(user_id=user_id, currency=currency)
-        session.add(policy)
-    policy.threshold, policy.required = threshold, required
-    policy.approval_ttl_seconds, policy.vault_delay_seconds = approval_ttl_seconds, vault_delay_seconds
-    session.flush()
-    session.execute(PolicyApprover.__table__.delete().where(PolicyApprover.policy_id == policy.id))
-    session.add_all([PolicyApprover(policy_id=policy.id, user_id=a) for a in approvers])
-    session.commit()
-    return policy
+set_policy = policies.set_policy
+policy_for = policies.policy_for
+approvers_of = policies.approvers_of
 
 
-def approvers_of(session: Session, policy_id: int) -> list[int]:
-    return list(session.scalars(select(PolicyApprover.user_id)
-                                .where(PolicyApprover.policy_id == policy_id)))
-
-
-def policy_for(session: Session, user_id: int, currency: str) -> MultisigPolicy | None:
-    return session.scalars(select(MultisigPolicy).where(
-        MultisigPolicy.user_id == user_id, MultisigPolicy.currency == currency)).first()
+def request_approvers(session: Session, request_id: int) -> list[int]:
+    """Who may decide a request: the policy's approvers when it was opened."""
+    return list(session.scalars(select(RequestApprover.user_id)
+                                .where(RequestApprover.request_id == request_id)
+                                .order_by(RequestApprover.user_id)))
 
 
 # ---- holds ----------------------------------------------------------------------------------
@@ -137,6 +108,14 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
         decision.outcome = "refused"
         return 403, error_body("fraud_blocked", "this transfer was blocked by fraud checks",
                                {**base, "reasons": assessment.reasons})
+    # The policy's approvers before support's review: a fraud case is released by support
+    # alone, so a sum the policy holds must never take that way round its quorum.
+    policy = policy_for(session, user_id, currency)
+    if policy is not None and amount >= policy.threshold:
+        request = _open_request(session, policy, user_id, "transfer", amount, currency, to_user_id,
+                                source.id)
+        decision.outcome = "held"
+        return 202, {**base, "status": "pending_approval", "request_id": request.id}
     if decision.decision == "review":
         hold_tx = _hold(session, user_id, source.id, amount, currency, {"fraud_decision": decision.id})
         case = FraudCase(decision_id=decision.id, user_id=user_id, to_user_id=to_user_id,
@@ -145,12 +124,6 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
         session.flush()
         decision.outcome = "held"
         return 202, {**base, "status": "held_for_review", "fraud_case_id": case.id}
-    policy = policy_for(session, user_id, currency)
-    if policy is not None and amount >= policy.threshold:
-        request = _open_request(session, policy, user_id, "transfer", amount, currency, to_user_id,
-                                source.id)
-        decision.outcome = "held"
-        return 202, {**base, "status": "pending_approval", "request_id": request.id}
     tx = ledger.post(session, "transfer", [Posting(source.id, -amount), Posting(target.id, amount)],
                      description=description, initiated_by=user_id,
                      details={"from_user_id": user_id, "to_user_id": to_user_id,
@@ -159,11 +132,11 @@ def protected_transfer(session: Session, *, user_id: int, to_user_id: int, amoun
     return 201, {**base, "status": "posted", "transaction_id": tx}
 
 
-def record_refusal(session: Session, *, user_id: int, to_user_id: int | None, amount: int,
-                   currency: str, client_ip: str | None, device_id: str | None,
-                   now: datetime | None = None) -> None:
-    """A refused attempt (e.g. overdraft) still counts for the failed-attempts rule."""
-    session.rollback()
+def add_failed_attempt(session: Session, *, user_id: int, to_user_id: int | None, amount: int,
+                       currency: str, client_ip: str | None, device_id: str | None,
+                       now: datetime | None = None) -> None:
+    """A refused attempt (e.g. overdraft) still counts for the failed-attempts rule (not
+    committed: the API stores it with the refusal it answers)."""
     row = FraudDecision(user_id=user_id, action="transfer", counterparty_id=to_user_id,
                         amount=ledger_transfers.attempted_amount(amount),
                         currency=str(currency)[:3], client_ip=client_ip, device_id=device_id,
@@ -171,6 +144,12 @@ def record_refusal(session: Session, *, user_id: int, to_user_id: int | None, am
     if now is not None:
         row.created_at = now
     session.add(row)
+
+
+def record_refusal(session: Session, **attempt: Any) -> None:
+    """add_failed_attempt in a transaction of its own, after the refused one rolled back."""
+    session.rollback()
+    add_failed_attempt(session, **attempt)
     session.commit()
 
 
@@ -178,12 +157,16 @@ def record_refusal(session: Session, *, user_id: int, to_user_id: int | None, am
 
 def _open_request(session: Session, policy: MultisigPolicy, user_id: int, kind: str, amount: int,
                   currency: str, to_user_id: int | None, source_id: int) -> ApprovalRequest:
+    """The request keeps the policy's approvers, quorum and vault delay of this moment."""
     request = ApprovalRequest(policy_id=policy.id, requester_id=user_id, kind=kind,
                               to_user_id=to_user_id, amount=amount, currency=currency,
-                              status="pending",
+                              status="pending", required=policy.required,
+                              vault_delay_seconds=policy.vault_delay_seconds,
                               expires_at=_now() + timedelta(seconds=policy.approval_ttl_seconds))
     session.add(request)
     session.flush()
+    session.add_all([RequestApprover(request_id=request.id, user_id=a)
+                     for a in approvers_of(session, policy.id)])
     request.hold_tx_id = _hold(session, user_id, source_id, amount, currency,
                                {"trusty_request": request.id})
     return request
@@ -239,7 +222,7 @@ def decide(session: Session, request_id: int, approver_id: int, decision: str) -
     """Approve or reject (not committed). When the quorum is reached a transfer settles at once
     and a vault move waits for its delay; when the quorum becomes impossible it is rejected."""
     request = _lock_request(session, request_id)
-    approvers = approvers_of(session, request.policy_id)
+    approvers = request_approvers(session, request.id)
     if approver_id == request.requester_id:
         raise Forbidden("you cannot approve your own request", code="self_approval")
     if approver_id not in approvers:
@@ -255,16 +238,16 @@ def decide(session: Session, request_id: int, approver_id: int, decision: str) -
     session.flush()
     votes = dict(session.execute(select(Approval.decision, func.count()).where(
         Approval.request_id == request.id).group_by(Approval.decision)).all())
-    policy = session.get(MultisigPolicy, request.policy_id)
-    if votes.get("approve", 0) >= policy.required:
+    outcome = policies.tally(len(approvers), request.required, votes)
+    if outcome == "approved":
         if request.kind == "transfer":
             _settle(session, request)
         else:
             request.status = "approved"
-            request.execute_after = _now() + timedelta(seconds=policy.vault_delay_seconds)
-            if policy.vault_delay_seconds == 0:
+            request.execute_after = _now() + timedelta(seconds=request.vault_delay_seconds)
+            if request.vault_delay_seconds == 0:
                 _settle(session, request)
-    elif len(approvers) - votes.get("reject", 0) < policy.required:
+    elif outcome == "rejected":
         _release(session, request, "rejected")
     return request
 
@@ -282,9 +265,10 @@ def cancel_request(session: Session, request_id: int, user_id: int) -> ApprovalR
 
 def run_due(session: Session, now: datetime | None = None) -> dict[str, int]:
     """The job: expire stale pending requests, execute approved vault moves whose delay has
-    passed. One transaction per request; locked rows are skipped."""
+    passed, and the same for policy changes. One transaction per request; locked rows are
+    skipped."""
     now = now or _now()
-    counts = {"expired": 0, "executed": 0}
+    counts = {"expired": 0, "executed": 0, **policies.run_due_changes(session, now)}
     due = session.execute(select(ApprovalRequest.id, ApprovalRequest.status).where(
         ((ApprovalRequest.status == "pending") & (ApprovalRequest.expires_at <= now))
         | ((ApprovalRequest.status == "approved") & (ApprovalRequest.execute_after <= now)))

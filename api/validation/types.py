@@ -27,26 +27,48 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CURRENCIES = frozenset(list_currencies())
 
 
+# Rounds of "strip tags, decode entities" before giving up. Each round peels one layer of
+# entity encoding; no person writes text encoded 32 times over, and each round parses the whole
+# text, so deeper nesting is refused rather than decoded further.
+MAX_DECODE_ROUNDS = 32
+
+
 def strip_markup(value: str) -> str:
-    """Plain text from user input: tags and comments removed (entities decoded, repeated until
-    stable so `&lt;b&gt;` cannot smuggle a tag through), control characters dropped, ends
-    trimmed. The result is text, not HTML: renderers still escape it."""
+    """Plain text from user input: tags and comments removed, entities decoded, repeated until
+    the text no longer changes (so `&lt;b&gt;`, or the same encoded any number of times up to
+    MAX_DECODE_ROUNDS, cannot smuggle a tag through), control characters dropped, ends trimmed.
+    Text still changing after MAX_DECODE_ROUNDS is refused (`text_markup_nested`). The result
+    is text, not HTML: renderers still escape it."""
     text = _CONTROL.sub("", unicodedata.normalize("NFC", value))
-    for _ in range(5):
+    for _ in range(MAX_DECODE_ROUNDS):
         cleaned = _DROP_WITH_CONTENT.sub("", text)
         cleaned = bleach.clean(cleaned, tags=set(), attributes={}, strip=True,
                                strip_comments=True)
-        cleaned = html.unescape(cleaned)
+        cleaned = _CONTROL.sub("", html.unescape(cleaned))
         if cleaned == text:
-            break
+            return text.strip()
         text = cleaned
-    return _CONTROL.sub("", text).strip()
+    raise PydanticCustomError(
+        "text_markup_nested",
+        "still holds markup or entities after {max} rounds of decoding: send plain text",
+        {"max": MAX_DECODE_ROUNDS})
+
+
+def raw_length_limit(max_length: int) -> int:
+    """Characters accepted before markup is stripped: room for the markup around a full-length
+    text, but bounded, since decoding costs a parse of the whole input per round."""
+    return 4 * max_length + 1000
 
 
 def clean_text(*, max_length: int, min_length: int = 1):
     """A free-text type: markup stripped, then the length checked on what remains."""
+    raw_limit = raw_length_limit(max_length)
 
     def _check(value: str) -> str:
+        if len(value) > raw_limit:
+            raise PydanticCustomError(
+                "input_too_long", "must be at most {max} characters long, markup included",
+                {"max": raw_limit})
         text = strip_markup(value)
         if len(text) < min_length:
             raise PydanticCustomError(

@@ -4,8 +4,16 @@ transaction as the work it guards).
 The key row is INSERTed first with ON CONFLICT DO NOTHING. A concurrent request with the same
 key blocks on the unique index until the first transaction ends: if that one committed, the
 second finds the stored response and replays it; if it rolled back, the second executes.
-So one key executes once. Refusals (4xx) roll the whole transaction back, key included: a
-refused request posted nothing and may be retried with the same key.
+So one key executes once.
+
+A refusal is an answer too: once the work has started (the key is taken), its outcome is
+stored with the key whatever it is, a 4xx refusal included (its writes rolled back to a
+savepoint taken after the key row), and replayed for the same key. Otherwise a client's
+automatic retry would move money after the user was told it had not moved (a 422
+insufficient_funds retried once funds arrived). Only what never started leaves the key
+free: a malformed or missing key, a body that fails schema validation, a key reused with
+another body, and unexpected server errors and serialization failures (whole transaction
+rolled back; the latter retried here). A new request needs a new key.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.core.errors import AppError, Unprocessable
+from api.core.context import request_id_var
+from api.core.errors import AppError, Unprocessable, error_body
 from api.wallet.models import IdempotencyKey
 
 log = logging.getLogger("ehb.wallet")
@@ -81,10 +90,26 @@ def with_retry(session: Session | None, work: Callable[[], Any],
     raise AssertionError("unreachable")
 
 
+def answered(body: Any) -> Any:
+    """A stored error body carries the request id of whoever reads it (stored without one)."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {**body, "error": {**body["error"], "request_id": request_id_var.get()}}
+    return body
+
+
+def _storable(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {**body, "error": {**body["error"], "request_id": None}}
+    return body
+
+
 def run_idempotent(session: Session, *, owner: str, key: str | None, scope: str, payload: Any,
-                   work: Callable[[], tuple[int, Any]]) -> StoredResponse:
+                   work: Callable[[], tuple[int, Any]],
+                   on_refusal: Callable[[AppError], None] | None = None) -> StoredResponse:
     """Execute `work` (which writes but does not commit and returns (status, json body)) at most
-    once per (owner, key); commit it together with the stored response."""
+    once per (owner, key); commit it together with the stored response. A refusal (AppError)
+    raised by `work` undoes its writes and becomes the stored answer; `on_refusal` may then
+    write what a refusal leaves behind (e.g. a failed attempt), in the same transaction."""
     key = check_key(key)
     fingerprint = request_fingerprint(scope, payload)
 
@@ -104,12 +129,19 @@ def run_idempotent(session: Session, *, owner: str, key: str | None, scope: str,
                     "this Idempotency-Key was already used with a different request; "
                     "use a new key for a new request", code="idempotency_key_reused",
                     details={"scope": row.scope})
-            return StoredResponse(row.response_status or 200, row.response_body, True)
-        status, body = work()
+            return StoredResponse(row.response_status or 200, answered(row.response_body), True)
+        try:
+            with session.begin_nested():
+                status, body = work()
+        except AppError as exc:
+            status, body = exc.status_code, error_body(exc.code, exc.message, exc.details)
+            if on_refusal is not None:
+                on_refusal(exc)
         session.execute(
             IdempotencyKey.__table__.update().where(IdempotencyKey.id == inserted)
-            .values(response_status=status, response_body=body, completed_at=datetime.now(UTC)))
+            .values(response_status=status, response_body=_storable(body),
+                    completed_at=datetime.now(UTC)))
         session.commit()
-        return StoredResponse(status, body, False)
+        return StoredResponse(status, answered(body), False)
 
     return with_retry(session, unit)

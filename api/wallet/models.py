@@ -79,10 +79,27 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class ApprovalLimit(Base):
+    """Money leaving a user's wallet in `currency` for someone else's account, `threshold` or
+    more in one transaction, needs an approval first: `wallet_post` refuses it (403
+    `approval_required`) on every route. Written by the owner's multisig policy (trusty);
+    see api.wallet.approval_sql for what passes (moves into the owner's own hold or vault,
+    refunds, reversals)."""
+
+    __tablename__ = "wallet_approval_limits"
+    __table_args__ = (CheckConstraint("threshold > 0", name="threshold_positive"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    threshold: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
 class IdempotencyKey(Base):
     """Stripe-style keys: the row is inserted first in the same transaction as the work, so
     concurrent requests with one key serialize on its unique index and execute once; the
-    first response is stored and replayed."""
+    first outcome, a refusal included, is stored and replayed."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_keys_owner_key"),)

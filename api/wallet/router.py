@@ -94,7 +94,10 @@ async def transfer(request: Request,
                    idempotency_key: IdempotencyKeyHeader = None,
                    device_id: DeviceIdHeader = None):
     """Fraud-scored: 201 posted, 202 held for review (a fraud case; nothing posted until
-    support approves), 403 blocked. The caller's check and the transfer are one statement on
+    support approves), 403 blocked; 403 approval_required at or above the sender's approval
+    limit (their multisig policy: use POST /trusty/transfers). Every outcome, a refusal
+    included, is stored with the Idempotency-Key and replayed for it. The caller's check and
+    the transfer are one statement on
     the event loop, through the app's asyncio pool (api.auth.pooled); where the app has no pool
     on this loop, the sync path on a pooled connection in the threadpool."""
     body = await read_transfer_body(request, auth)

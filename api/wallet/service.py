@@ -1,5 +1,7 @@
-"""Wallet service functions: accounts, posting journal transactions, transfers, history.
-The API, the CLI, payments, trusty wallet and the simulator all move money through `post`."""
+"""Wallet service functions: accounts, posting journal transactions, transfers, history,
+approval limits. The API, the CLI, payments, trusty wallet and the simulator all move money
+through `post`, whose SQL (`wallet_post`) enforces each wallet's approval limit (see
+api.wallet.approval_sql for what passes it)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from api.auth.models import User
 from api.core.errors import AppError, Forbidden, NotFound, Unprocessable
 from api.wallet.currencies import check_amount, check_currency
-from api.wallet.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from api.wallet.models import ApprovalLimit, LedgerAccount, LedgerEntry, LedgerTransaction
 
 SYSTEM_ACCOUNTS = {
     # name: allow_negative. Clearing mirrors money held by payment providers (it goes negative
@@ -46,6 +48,7 @@ _SQLSTATE_ERRORS = {
     "EHB31": ("recipient_not_found", 404),
     "EHB32": ("no_wallet", 422),
     "EHB40": ("idempotency_key_reused", 422),
+    "EHB50": ("approval_required", 403),
 }
 
 
@@ -107,6 +110,30 @@ def wallet_of(session: Session, user_id: int, currency: str, *, role: str = "you
 def balances(session: Session, user_id: int) -> list[LedgerAccount]:
     return list(session.scalars(select(LedgerAccount).where(LedgerAccount.user_id == user_id)
                                 .order_by(LedgerAccount.currency, LedgerAccount.kind)))
+
+
+# ---- approval limits ------------------------------------------------------------------------
+
+def set_approval_limit(session: Session, user_id: int, currency: str,
+                       threshold: int | None) -> None:
+    """From now on (in the caller's transaction, not committed) the ledger refuses to move
+    `threshold` or more of `currency` out of the user's wallet to someone else in one
+    transaction; None lifts the limit. Trusty's multisig policy is its only writer."""
+    check_currency(currency)
+    if threshold is None:
+        session.execute(ApprovalLimit.__table__.delete().where(
+            ApprovalLimit.user_id == user_id, ApprovalLimit.currency == currency))
+        return
+    check_amount(threshold)
+    session.execute(insert(ApprovalLimit).values(
+        user_id=user_id, currency=currency, threshold=threshold,
+    ).on_conflict_do_update(index_elements=["user_id", "currency"],
+                            set_={"threshold": threshold, "updated_at": func.now()}))
+
+
+def approval_limit(session: Session, user_id: int, currency: str) -> int | None:
+    return session.scalar(select(ApprovalLimit.threshold).where(
+        ApprovalLimit.user_id == user_id, ApprovalLimit.currency == currency))
 
 
 # ---- posting --------------------------------------------------------------------------------

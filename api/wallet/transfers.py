@@ -1,8 +1,10 @@
 """The API's transfer path: one call to the SQL transfer core `wallet_transfer` (idempotency
-key, wallets, fraud score and decision, posting or fraud case, stored response in one round
-trip), on a session, a pooled connection or the app's asyncio pool; refused attempts are
-recorded for the failed-attempts fraud rule. Plain `service.transfer` is the unscored
-building block other services post through."""
+key, wallets, approval limit, fraud score and decision, posting or fraud case, stored response
+in one round trip; api.wallet.approval_sql), on a session, a pooled connection or the app's
+asyncio pool. A refusal after the key is taken is an answer: stored with the key, replayed,
+and recorded as a failed attempt by the SQL itself; refusals before it (invalid amount,
+transfer to self) are recorded here for the failed-attempts fraud rule. Plain
+`service.transfer` is the unscored building block other services post through."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.auth.pooled import PooledAuth
-from api.core.context import request_id_var
 from api.core.errors import AppError, Unprocessable
 from api.db import get_engine, new_session
 from api.wallet.currencies import check_amount, check_currency
@@ -22,6 +23,7 @@ from api.wallet.idempotency import (
     RETRY_ATTEMPTS,
     RETRYABLE_SQLSTATES,
     StoredResponse,
+    answered,
     check_key,
     request_fingerprint,
     with_retry,
@@ -35,9 +37,10 @@ def transfer_idempotent(session: Session | None, *, from_user_id: int, to_user_i
                         currency: str, description: str, key: str | None,
                         client_ip: str | None = None, device_id: str | None = None) -> StoredResponse:
     """The API's transfer: validated here, then one call to `wallet_transfer` (idempotency key,
-    wallets, fraud score and decision, posting or fraud case, stored response in one round
-    trip), committed, retried on serialization failures. A replay returns the first response.
-    Fraud decisions: 201 posted, 202 held for review (nothing posted), 403 blocked.
+    wallets, approval limit, fraud score and decision, posting or fraud case, stored response
+    in one round trip), committed, retried on serialization failures. A replay returns the
+    first response, a refusal included. Fraud decisions: 201 posted, 202 held for review
+    (nothing posted), 403 blocked; 403 approval_required above the wallet's approval limit.
     With no session (the API route) it runs on a pooled connection in autocommit: the call is
     one atomic statement, and an ORM session per request would add nothing but CPU."""
     key = check_key(key)
@@ -137,11 +140,8 @@ TRANSFER_SQL = "SELECT " + TRANSFER_CALL
 
 
 def stored_transfer_response(result: dict[str, Any]) -> StoredResponse:
-    body = result["body"]
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        # Stored without one: the error body carries the request id of whoever reads it.
-        body["error"]["request_id"] = request_id_var.get()
-    return StoredResponse(result["status"], body, result["replayed"])
+    # Stored without one: an error body carries the request id of whoever reads it.
+    return StoredResponse(result["status"], answered(result["body"]), result["replayed"])
 
 
 def record_failed_attempt(session: Session, *, user_id: int, to_user_id: int | None, amount: int,

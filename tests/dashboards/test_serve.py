@@ -10,13 +10,15 @@ import time
 import httpx
 
 
-def test_dash_service_process_starts_and_answers(tmp_path, snapshot_path):
+def test_dash_service_process_starts_and_answers(tmp_path, snapshot_path, database_url):
+    """(Its sessions live in PostgreSQL: DATABASE_URL reaches it as under `ehb up`.)"""
     from dashboards.launcher import dash_service
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DASH_PORT": str(port), "EHB_WAREHOUSE_DIR": str(snapshot_path.parent)}
+    env = {**os.environ, "DASH_PORT": str(port), "EHB_WAREHOUSE_DIR": str(snapshot_path.parent),
+           "DATABASE_URL": database_url}
     old = os.environ.get("DASH_PORT")
     os.environ["DASH_PORT"] = str(port)
     try:

@@ -107,6 +107,7 @@ def _assert_plausible(snapshot: tuple, end: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # several simulations side by side on 2 cores
 def test_same_seed_same_data(database_url):
     first, second = _simulate_side_by_side(database_url, [ENDS[0], ENDS[0]])
     _assert_plausible(first, ENDS[0])
@@ -114,6 +115,7 @@ def test_same_seed_same_data(database_url):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_any_today_gives_a_full_scenario(database_url):
     """The same scenario at other simulated "today"s: a month's first and last day, a year's
     end. The calendar day the suite runs on plays no part."""

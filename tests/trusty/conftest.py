@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from tests.wallet.conftest import funded, idem  # noqa: F401 - shared fixtures
+from tests.wallet.conftest import fraud_config, funded, idem  # noqa: F401 - shared fixtures
 
 _ips = itertools.count(1)
 

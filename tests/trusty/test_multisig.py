@@ -42,7 +42,11 @@ def test_policy_validation(client, funded, auth_headers):
                        ({"threshold": 100, "required": 1, "approver_ids": [owner.id]}, "self_approver"),
                        ({"threshold": 0, "required": 1, "approver_ids": [a.id]}, "invalid_amount"),
                        ({"threshold": 100, "required": 1, "approver_ids": [99999999]},
-                        "approver_not_found")):
+                        "approver_not_found"),
+                       ({"threshold": 100, "required": 1, "approver_ids": [a.id],
+                         "approval_ttl_seconds": 10**15}, "invalid_timing"),
+                       ({"threshold": 100, "required": 1, "approver_ids": [a.id],
+                         "vault_delay_seconds": 10**15}, "invalid_timing")):
         r = client.put(f"{T}/policies/USD", headers=h, json=body)
         assert r.json()["error"]["code"] == code, r.text
 

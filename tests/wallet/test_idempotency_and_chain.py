@@ -35,18 +35,71 @@ def test_replay_returns_first_response_and_changed_body_is_refused(client, funde
     assert r.status_code == 201 and r.headers.get("idempotent-replayed") is None
 
 
-def test_refused_request_does_not_burn_the_key(client, funded, auth_headers, db):
+def test_a_refusal_is_replayed_for_its_key_and_never_posts_later(client, funded, auth_headers,
+                                                                 db):
+    """Issue 13: a transfer refused with 422 insufficient_funds was posted (201) when the same
+    request with the same key was retried after funds arrived. The refusal is the answer."""
+    from api.trusty.models import FraudDecision
     from api.wallet import service
+    from api.wallet.models import LedgerAccount
 
     alice, a_acc = funded(100)
     bob, _ = funded(0)
     h = {**auth_headers(alice), "Idempotency-Key": "retry-after-topup"}
     body = {"to_user_id": bob.id, "amount": 150, "currency": "USD"}
-    assert client.post(f"{URL}/transfers", headers=h, json=body).status_code == 422
+    first = client.post(f"{URL}/transfers", headers=h, json=body)
+    assert first.status_code == 422 and first.json()["error"]["code"] == "insufficient_funds"
+    assert first.headers.get("idempotent-replayed") is None
     mint = service.system_account(db, "adjustments", "USD")
     service.post(db, "adjustment", [service.Posting(mint.id, -100), service.Posting(a_acc, 100)])
     db.commit()
-    assert client.post(f"{URL}/transfers", headers=h, json=body).status_code == 201
+    failed = db.scalar(select(func.count()).select_from(FraudDecision).where(
+        FraudDecision.user_id == alice.id, FraudDecision.outcome == "failed"))
+    before = ledger_snapshot(db)
+    again = client.post(f"{URL}/transfers", headers=h, json=body)
+    assert again.status_code == 422, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    error, first_error = again.json()["error"], first.json()["error"]
+    assert (error["code"], error["message"]) == (first_error["code"], first_error["message"])
+    assert error["request_id"] == again.headers["x-request-id"]  # the replaying request's id
+    db.expire_all()
+    assert ledger_snapshot(db) == before
+    assert db.get(LedgerAccount, a_acc).balance == 200
+    # The replay is not a new attempt for the fraud rules; a new key is a new request.
+    assert db.scalar(select(func.count()).select_from(FraudDecision).where(
+        FraudDecision.user_id == alice.id, FraudDecision.outcome == "failed")) == failed == 1
+    r = client.post(f"{URL}/transfers", headers={**h, "Idempotency-Key": "second-try"}, json=body)
+    assert r.status_code == 201, r.text
+
+
+def test_each_refusal_after_the_key_is_taken_is_stored(client, funded, auth_headers, make_user,
+                                                       db):
+    """No wallet, unknown recipient, a recipient without a wallet: stored and replayed with
+    the key. Schema errors and a changed body never take the key."""
+    from api.wallet.models import IdempotencyKey
+
+    alice, _ = funded(1_000)
+    walletless, _ = make_user()
+    h = auth_headers(alice)
+    cases = ((alice, {"to_user_id": 2**62, "amount": 5, "currency": "USD"}, 404,
+              "recipient_not_found"),
+             (alice, {"to_user_id": walletless.id, "amount": 5, "currency": "USD"}, 422,
+              "no_wallet"),
+             (walletless, {"to_user_id": alice.id, "amount": 5, "currency": "USD"}, 422,
+              "no_wallet"))
+    for n, (sender, body, status, code) in enumerate(cases):
+        headers = {**auth_headers(sender), "Idempotency-Key": f"stored-{n}"}
+        for replayed in (None, "true"):
+            r = client.post(f"{URL}/transfers", headers=headers, json=body)
+            assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+            assert r.headers.get("idempotent-replayed") == replayed
+    # Never started: a schema error leaves the key free for the corrected request.
+    headers = {**h, "Idempotency-Key": "fix-the-body"}
+    r = client.post(f"{URL}/transfers", headers=headers, json={"to_user_id": "x", "amount": 5})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(IdempotencyKey).where(
+        IdempotencyKey.owner == f"user:{alice.id}", IdempotencyKey.key == "fix-the-body")) == 0
 
 
 @pytest.mark.slow
@@ -142,3 +195,61 @@ def test_cli_ledger_verify_exit_codes(funded, database_url):
     result = CliRunner().invoke(root, ["ledger", "verify", "--account-id", str(acc)])
     assert result.exit_code == 1
     assert _json.loads(result.output)["first_broken"]["account_id"] == acc
+
+
+@pytest.mark.slow
+def test_concurrent_replays_never_turn_a_refusal_into_a_transfer(app, funded, auth_headers, db):
+    """Issue 13's race: many clients replay the same keys while funds trickle in. Whatever the
+    interleaving, every key has one answer (all its replays agree), and exactly the keys
+    answered 201 moved money."""
+    from fastapi.testclient import TestClient
+
+    from api.wallet import service
+    from api.wallet.models import LedgerAccount
+    from api.wallet.verify import verify_ledger
+
+    alice, a_acc = funded(0)
+    bob, b_acc = funded(0)
+    keys = [f"race-{n}" for n in range(40)]
+    body = {"to_user_id": bob.id, "amount": 10, "currency": "USD"}
+    h = auth_headers(alice)
+    answers: dict[str, set[int]] = {k: set() for k in keys}
+    barrier, errors = threading.Barrier(9), []
+
+    def client_replays(n: int) -> None:
+        order = keys[n:] + keys[:n]
+        try:
+            with TestClient(app) as c:
+                barrier.wait()
+                for key in order:
+                    r = c.post(f"{URL}/transfers", headers={**h, "Idempotency-Key": key},
+                               json=body)
+                    answers[key].add(r.status_code)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(repr(exc))
+
+    def funds_arrive() -> None:
+        from api.db import new_session
+
+        barrier.wait()
+        with new_session() as s:
+            mint = service.system_account(s, "adjustments", "USD")
+            for _ in range(20):  # 200 in all: enough for 20 of the 40 transfers
+                service.post(s, "adjustment", [service.Posting(mint.id, -10),
+                                               service.Posting(a_acc, 10)])
+                s.commit()
+
+    threads = [threading.Thread(target=client_replays, args=(n,)) for n in range(8)]
+    threads.append(threading.Thread(target=funds_arrive))
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert all(len(statuses) == 1 for statuses in answers.values()), answers
+    posted = [k for k, statuses in answers.items() if statuses == {201}]
+    assert {s for statuses in answers.values() for s in statuses} <= {201, 422}
+    db.expire_all()
+    balances = {a.id: a.balance for a in db.scalars(select(LedgerAccount).where(
+        LedgerAccount.id.in_((a_acc, b_acc))))}
+    assert balances[b_acc] == 10 * len(posted)
+    assert balances[a_acc] == 200 - 10 * len(posted)
+    assert verify_ledger(db, [a_acc, b_acc]).ok

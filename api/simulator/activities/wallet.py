@@ -134,14 +134,18 @@ def _multisig_transfer(ctx, session, user: dict, other: dict, amount: int,
     """A transfer above the sender's multisig threshold waits for the co-signer's vote."""
     from api.trusty import service as trusty
 
+    policy = trusty.policy_for(session, user["id"], CURRENCY)
+    if policy is not None:  # the co-signer chosen the first time (changing it needs their vote)
+        cosigner = {"id": trusty.approvers_of(session, policy.id)[0]}
     if cosigner["id"] in (user["id"], other["id"]):
         return
-    try:
-        trusty.set_policy(session, user_id=user["id"], currency=CURRENCY, threshold=50_000,
-                          required=1, approver_ids=[cosigner["id"]])
-    except AppError:
-        session.rollback()
-        return
+    if policy is None:
+        try:
+            trusty.set_policy(session, user_id=user["id"], currency=CURRENCY, threshold=50_000,
+                              required=1, approver_ids=[cosigner["id"]])
+        except AppError:
+            session.rollback()
+            return
     if _transfer(ctx, session, user, other, amount) != 202:
         return
     request_id = session.scalars(select_open_request(user["id"])).first()
