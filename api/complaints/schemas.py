@@ -21,6 +21,10 @@ class _In(BaseModel):
 
 
 class TicketIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"subject": "Where is my mug?", "body": "Ordered a week ago, no tracking yet.",
+         "category": "delivery", "priority": "normal"}]})
+
     subject: clean_text(max_length=200, min_length=3)
     body: clean_text(max_length=10_000)
     category: Category
@@ -52,6 +56,9 @@ class PriorityIn(_In):
 
 
 class ResolveIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"resolution": "The shop re-sent the parcel with tracking."}]})
+
     resolution: clean_text(max_length=5_000)
 
 
