@@ -12,6 +12,7 @@ from api.core.asyncdb import pool_lifespan
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
 from api.core.middleware import GatewayMiddleware
+from api.core.openapi import install_links
 from api.core.ratelimit import RateLimiter
 from api.core.routes import RoutePaths, skip_routers_by_prefix
 from api.production import api_settings, refuse_development_defaults
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for domain in domains():
         app.include_router(domain.router, prefix="" if domain.root_mounted else API_PREFIX)
     skip_routers_by_prefix(app)
+    install_links(app)
     return app
 
 

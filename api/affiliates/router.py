@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.affiliates import service
 from api.affiliates.permissions import MANAGE, SELF
@@ -14,11 +14,10 @@ from api.affiliates.schemas import (AffiliateIn, AffiliateOut, AffiliateStatusIn
                                     RuleIn, RuleOut, RunOut, SummaryOut, TouchIn)
 from api.auth.dependencies import CurrentUser, Principal, require
 from api.deps import SessionDep
+from api.validation import Id
 
 router = APIRouter(prefix="/affiliates", tags=["affiliates"])
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
-Id = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 Me = Annotated[Principal, Depends(require(SELF))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]

@@ -55,6 +55,9 @@ class ReferralOut(BaseModel):
 
 
 class RuleIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"category": "home", "currency": "EUR", "min_monthly_volume_minor": 0, "rate_bps": 500}]})
+
     category: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                                min_length=1, max_length=64)] = "*"
     currency: Currency

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, status
 
 from api.analytics import service
 from api.analytics.permissions import DASHBOARDS
 from api.analytics.schemas import ChartOut, DashboardIn, DashboardOut
 from api.auth.dependencies import Principal, require
 from api.deps import SessionDep
+from api.validation import Id
 from dashboards.charts import CHARTS
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 User = Annotated[Principal, Depends(require(DASHBOARDS))]
-DashboardId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+DashboardId = Id
 
 
 @router.get("/charts", response_model=list[ChartOut], summary="Charts a dashboard can hold")

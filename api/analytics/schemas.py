@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.validation import Id
 from dashboards.charts import CHARTS
 
 
@@ -15,8 +16,8 @@ class DashboardFilters(BaseModel):
     start: date | None = None
     end: date | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    territory: int | None = Field(default=None, ge=1)
-    seller: int | None = Field(default=None, ge=1)
+    territory: Id | None = None
+    seller: Id | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "DashboardFilters":
@@ -26,11 +27,16 @@ class DashboardFilters(BaseModel):
 
 
 class DashboardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Revenue this quarter", "charts": sorted(CHARTS)[:2],
+         "filters": {"currency": "EUR"}}]})
 
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=2000)
-    charts: list[str] = Field(min_length=1, max_length=12)
+    # The schema names the charts that exist; the validator refuses others with their names.
+    charts: list[str] = Field(min_length=1, max_length=12,
+                              json_schema_extra={"items": {"type": "string",
+                                                           "enum": sorted(CHARTS)}})
     filters: DashboardFilters = Field(default_factory=DashboardFilters)
 
     @field_validator("name")

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.validation import clean_text
+from api.validation import StrictId, clean_text
 
 Category = Literal["order", "payment", "delivery", "refund", "product", "account", "seller",
                    "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["open", "pending", "resolved", "closed", "reopened"]
-Reference = int  # an order or payment id of another service (plain reference)
+Reference = StrictId  # an order or payment id of another service (plain reference)
 
 
 class _In(BaseModel):
@@ -21,27 +21,34 @@ class _In(BaseModel):
 
 
 class TicketIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"subject": "Where is my mug?", "body": "Ordered a week ago, no tracking yet.",
+         "category": "delivery", "priority": "normal"}]})
+
     subject: clean_text(max_length=200, min_length=3)
     body: clean_text(max_length=10_000)
     category: Category
     priority: Priority = "normal"
-    order_id: Reference | None = Field(default=None, gt=0, strict=True,
+    order_id: Reference | None = Field(default=None,
                                        description="one of the customer's orders (bought or sold)")
-    payment_id: Reference | None = Field(default=None, gt=0, strict=True,
+    payment_id: Reference | None = Field(default=None,
                                          description="one of the customer's payment intents "
                                                      "(paid or received)")
-    customer_id: int | None = Field(default=None, gt=0, strict=True,
-                                    description="support agents: open the ticket for this "
-                                                "customer (default: yourself)")
+    customer_id: StrictId | None = Field(default=None,
+                                         description="support agents: open the ticket for this "
+                                                     "customer (default: yourself)")
 
 
 class ReplyIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"body": "We have asked the shop for the tracking number.", "internal": False}]})
+
     body: clean_text(max_length=10_000)
     internal: bool = False
 
 
 class AssignIn(_In):
-    assignee_id: int = Field(gt=0, strict=True)
+    assignee_id: StrictId
 
 
 class PriorityIn(_In):
@@ -49,6 +56,9 @@ class PriorityIn(_In):
 
 
 class ResolveIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"resolution": "The shop re-sent the parcel with tracking."}]})
+
     resolution: clean_text(max_length=5_000)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from api.auth.dependencies import Principal, require
@@ -16,11 +16,10 @@ from api.franchises.models import Franchise, Settlement, Territory
 from api.franchises.permissions import MANAGE, SELF
 from api.franchises.schemas import (FranchiseIn, FranchiseOut, FranchisePatch, SettleIn,
                                     StatementOut, TerritoryIn, TerritoryOut)
+from api.validation import Id
 
 router = APIRouter(prefix="/franchises", tags=["franchises"])
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
-Id = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 Me = Annotated[Principal, Depends(require(SELF))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from api.goseller.address import normalize_country, normalize_postal_code
-from api.validation import clean_text
+from api.validation import Id, clean_text
 
 Name = clean_text(max_length=120)
 Place = clean_text(max_length=120)
@@ -19,7 +20,10 @@ class Strict(BaseModel):
 
 
 class FranchiseIn(Strict):
-    owner_user_id: int = Field(gt=0, le=2**63 - 1)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"owner_user_id": 1, "name": "Berlin Mitte", "share_basis": "gross", "share_bps": 1000}]})
+
+    owner_user_id: Id
     name: Name
     share_basis: Literal["gross", "net"]
     share_bps: int = Field(strict=True, ge=0, le=10_000)
@@ -43,6 +47,10 @@ class FranchiseOut(BaseModel):
 
 
 class TerritoryIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Berlin 101", "country": "DE", "city": "Berlin", "postal_codes": ["10117"],
+         "exclusive": False}]})
+
     name: Name
     country: Annotated[str, AfterValidator(normalize_country)]
     region: Place | None = None
@@ -64,8 +72,16 @@ class TerritoryOut(BaseModel):
     postal_codes: list[str] = []
 
 
+def _calendar_month(value: str) -> str:
+    # The pattern lets "0000-01" through; the calendar starts in year 1.
+    if value.startswith("0000"):
+        raise PydanticCustomError("period_invalid", "no such month: years start at 0001")
+    return value
+
+
 class SettleIn(Strict):
-    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+                      AfterValidator(_calendar_month)] = Field(examples=["2026-10"])
 
     def period_start(self) -> date:
         year, month = self.period.split("-")

@@ -156,6 +156,10 @@ def settle_month(session: Session, period_start: date, now: datetime | None = No
     now = now or utcnow()
     if period_start.day != 1:
         raise Unprocessable("period must be the first day of a month", code="bad_period")
+    if period_start.year == date.max.year and period_start.month == 12:
+        # Its end (and return window) lies past the calendar: it can never close.
+        raise Unprocessable("period is past the last month that can be settled",
+                            code="bad_period")
     period_end = next_month(period_start)
     closes = datetime(period_end.year, period_end.month, 1, tzinfo=UTC) + timedelta(
         days=goseller_settings().return_window_days)

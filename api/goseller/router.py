@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from api.auth.dependencies import CurrentUser, Principal, require
@@ -15,11 +15,10 @@ from api.goseller.permissions import OPERATE, SELL, VERIFY
 from api.goseller.schemas import (CartItemIn, OrderOut, PayIn, PayoutOut, PayoutRunOut, PlaceIn,
                                   ProductIn, ProductOut, ProductPage, ProductPatch, ReasonIn,
                                   SellerIn, SellerOut, SellerStatusIn)
+from api.validation import Id
 
 router = APIRouter(prefix="/goseller", tags=["goseller"])
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger id is a 422, not a database error
-Id = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 Seller_ = Annotated[Principal, Depends(require(SELL))]
 Verifier = Annotated[Principal, Depends(require(VERIFY))]
@@ -86,7 +85,7 @@ def my_products(principal: Seller_, session: SessionDep, limit: Limit = 50, offs
 def search(principal: CurrentUser, session: SessionDep,
            q: Annotated[str | None, Query(max_length=100)] = None,
            category: Annotated[str | None, Query(max_length=64)] = None,
-           seller_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
+           seller_id: Id | None = None,
            currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
            min_price: Annotated[int | None, Query(ge=0, le=10**15)] = None,
            max_price: Annotated[int | None, Query(ge=0, le=10**15)] = None,

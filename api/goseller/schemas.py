@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.goseller.address import normalize_country, normalize_postal_code
-from api.validation import Currency, PositiveMinorUnits, clean_text
+from api.validation import Currency, Id, PositiveMinorUnits, clean_text
 
 # Free text goes through the shared validator: markup stripped, length checked on the rest.
 Text = clean_text(max_length=200)
@@ -46,6 +46,10 @@ class SellerOut(BaseModel):
 
 
 class ProductIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"sku": "MUG-BLUE-01", "title": "Blue mug", "category": "home", "price_minor": 1250,
+         "currency": "EUR", "stock": 10}]})
+
     sku: Sku
     title: Text
     category: Category
@@ -56,6 +60,9 @@ class ProductIn(Strict):
 
 
 class ProductPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"price_minor": 1300, "stock": 12}]})
+
     sku: Sku | None = None
     title: Text | None = None
     category: Category | None = None
@@ -86,8 +93,8 @@ class ProductPage(BaseModel):
 
 
 class CartItemIn(Strict):
-    product_id: int = Field(gt=0, le=2**63 - 1)
-    qty: int = Field(strict=True, ge=0, le=10_000)
+    product_id: Id
+    qty: int = Field(strict=True, ge=0, le=10_000, examples=[1])
 
 
 class AddressIn(Strict):
@@ -100,12 +107,16 @@ class AddressIn(Strict):
 
 
 class PlaceIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"address": {"name": "Ada Buyer", "line1": "Main St 1", "city": "Berlin",
+                     "postal_code": "10115", "country": "DE"}}]})
+
     address: AddressIn
 
 
 class PayIn(Strict):
     # A card or bank payment method of mine: tops my wallet up for what it lacks.
-    payment_method_id: int | None = Field(None, gt=0, le=2**63 - 1)
+    payment_method_id: Id | None = None
 
 
 class ReasonIn(Strict):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
@@ -79,7 +80,7 @@ def health_details() -> JSONResponse:
 
 
 @router.get("/health/{service}", summary="One service's check (or `database`)")
-def service_health(service: str) -> JSONResponse:
+def service_health(service: Annotated[str, Path(examples=["database"])]) -> JSONResponse:
     checks = _checks()
     if service not in checks:
         raise NotFound(f"unknown service '{service}'", details={"known": sorted(checks)})

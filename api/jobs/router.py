@@ -14,6 +14,7 @@ from api.auth.dependencies import Principal, require
 from api.deps import SessionDep
 from api.jobs import metrics, service
 from api.jobs.permissions import JOBS_READ
+from api.validation import Id
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 metrics.install()
@@ -65,7 +66,7 @@ def overview(principal: Admin, session: SessionDep,
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job")
-def job(job_id: int, principal: Admin, session: SessionDep) -> dict:
+def job(job_id: Id, principal: Admin, session: SessionDep) -> dict:
     return service.get_job(session, job_id)
 
 

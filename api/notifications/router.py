@@ -17,6 +17,7 @@ from api.notifications import preferences, push, service
 from api.notifications.categories import is_mandatory
 from api.notifications.models import OutboxMessage
 from api.notifications.permissions import NOTIFICATIONS_ADMIN
+from api.validation import Id
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 Staff = Annotated[Principal, Depends(require(NOTIFICATIONS_ADMIN))]
@@ -100,7 +101,7 @@ def my_messages(principal: CurrentUser, session: SessionDep,
 
 @router.get("/messages/{message_id}", response_model=MessageDetail,
             summary="One of my notifications with its delivery attempts")
-def my_message(message_id: int, principal: CurrentUser, session: SessionDep) -> dict:
+def my_message(message_id: Id, principal: CurrentUser, session: SessionDep) -> dict:
     message, attempts = service.message_with_attempts(session, message_id)
     if message.user_id != principal.user_id:
         raise NotFound(f"message {message_id} does not exist")
@@ -123,7 +124,7 @@ def set_my_preferences(body: PreferencesIn, principal: CurrentUser, session: Ses
             summary="Outbox messages by delivery status (support, admin)")
 def all_messages(principal: Staff, session: SessionDep,
                  status: Literal["pending", "sent", "failed", "skipped"] | None = None,
-                 user_id: int | None = None,
+                 user_id: Id | None = None,
                  limit: int = Query(50, ge=1, le=500)) -> list[OutboxMessage]:
     query = select(OutboxMessage)
     if status:
@@ -135,7 +136,7 @@ def all_messages(principal: Staff, session: SessionDep,
 
 @router.get("/admin/messages/{message_id}", response_model=MessageDetail,
             summary="Any message with its delivery attempts (support, admin)")
-def any_message(message_id: int, principal: Staff, session: SessionDep) -> dict:
+def any_message(message_id: Id, principal: Staff, session: SessionDep) -> dict:
     return _detail(*service.message_with_attempts(session, message_id))
 
 

@@ -19,6 +19,7 @@ from api.payments.permissions import PAYMENTS_ADMIN, PAYMENTS_PAY, PAYMENTS_READ
 from api.payments.schemas import (BankAccountIn, CaptureIn, CardIn, ConfirmIn, IntentIn,
                                   IntentOut, MethodOut, RefundIn, RefundOut)
 from api.wallet.idempotency import run_idempotent
+from api.validation import Id
 from api.wallet.router import replayable
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -98,7 +99,7 @@ def list_intents(session: SessionDep, principal: Annotated[Principal, Depends(re
 
 
 @router.get("/intents/{intent_id}", response_model=IntentOut, summary="One payment intent")
-def get_intent(intent_id: int, session: SessionDep,
+def get_intent(intent_id: Id, session: SessionDep,
                principal: Annotated[Principal, Depends(require(PAYMENTS_READ))]):
     return service.load_intent(session, intent_id, viewer_id=principal.user_id, roles=principal.roles)
 
@@ -116,7 +117,7 @@ def _action(session: Session, principal: Principal, intent_id: int, key: str | N
 
 @router.post("/intents/{intent_id}/confirm", response_model=IntentOut,
              summary="Confirm with a payment method (authorize; capture if automatic)")
-def confirm(intent_id: int, body: ConfirmIn, session: SessionDep, principal: Payer,
+def confirm(intent_id: Id, body: ConfirmIn, session: SessionDep, principal: Payer,
             idempotency_key: IdemKey = None):
     def act(intent):
         if intent.user_id != principal.user_id:
@@ -128,7 +129,7 @@ def confirm(intent_id: int, body: ConfirmIn, session: SessionDep, principal: Pay
 
 @router.post("/intents/{intent_id}/capture", response_model=IntentOut,
              summary="Capture an authorized payment, fully or partly")
-def capture(intent_id: int, body: CaptureIn, session: SessionDep, principal: Payer,
+def capture(intent_id: Id, body: CaptureIn, session: SessionDep, principal: Payer,
             idempotency_key: IdemKey = None):
     def act(intent):
         service.capture(session, intent, body.amount)
@@ -138,7 +139,7 @@ def capture(intent_id: int, body: CaptureIn, session: SessionDep, principal: Pay
 
 @router.post("/intents/{intent_id}/cancel", response_model=IntentOut,
              summary="Cancel before capture (releases held funds)")
-def cancel(intent_id: int, session: SessionDep, principal: Payer, idempotency_key: IdemKey = None):
+def cancel(intent_id: Id, session: SessionDep, principal: Payer, idempotency_key: IdemKey = None):
     def act(intent):
         service.cancel(session, intent)
 
@@ -147,7 +148,7 @@ def cancel(intent_id: int, session: SessionDep, principal: Payer, idempotency_ke
 
 @router.post("/intents/{intent_id}/refunds", status_code=201, response_model=RefundOut,
              summary="Refund part or all of what was captured (payee or support)")
-def refund(intent_id: int, body: RefundIn, session: SessionDep,
+def refund(intent_id: Id, body: RefundIn, session: SessionDep,
            principal: Annotated[Principal, Depends(require(PAYMENTS_REFUND))],
            idempotency_key: IdemKey = None):
     def act(intent):

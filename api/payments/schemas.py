@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import StrictInt64
 
 
 class _In(BaseModel):
@@ -13,10 +15,13 @@ class _In(BaseModel):
 
 
 class CardIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035}]})
+
     number: str = Field(min_length=12, max_length=23, description="sent to the provider's "
                         "tokenizer only; never stored or logged")
-    exp_month: StrictInt
-    exp_year: StrictInt
+    exp_month: StrictInt64
+    exp_year: StrictInt64
 
 
 class BankAccountIn(_In):
@@ -35,25 +40,29 @@ class MethodOut(BaseModel):
 
 
 class IntentIn(_In):
-    amount: StrictInt
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": 1250, "currency": "EUR", "capture_method": "manual",
+         "description": "Order 1"}]})
+
+    amount: StrictInt64
     currency: str = Field(min_length=3, max_length=3)
-    payee_user_id: StrictInt | None = None
-    payment_method_id: StrictInt | None = None
+    payee_user_id: StrictInt64 | None = None
+    payment_method_id: StrictInt64 | None = None
     capture_method: Literal["automatic", "manual"] = "automatic"
     confirm: bool = False
     description: str = Field("", max_length=300)
 
 
 class ConfirmIn(_In):
-    payment_method_id: StrictInt | None = None
+    payment_method_id: StrictInt64 | None = None
 
 
 class CaptureIn(_In):
-    amount: StrictInt | None = None
+    amount: StrictInt64 | None = None
 
 
 class RefundIn(_In):
-    amount: StrictInt | None = None
+    amount: StrictInt64 | None = None
     reason: str = Field("", max_length=200)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 
 from api.auth.dependencies import Principal, require
@@ -14,13 +14,13 @@ from api.reports import exports, scheduled, service
 from api.reports.permissions import MANAGE, RUN
 from api.reports.schemas import (DefinitionIn, DefinitionOut, ExportRunOut, RunIn, RunOut,
                                  SubscriptionIn, SubscriptionOut)
+from api.validation import Id
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 Runner = Annotated[Principal, Depends(require(RUN))]
 Manager = Annotated[Principal, Depends(require(MANAGE))]
-ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ReportId = ItemId = Id
 
 
 @router.get("", response_model=list[DefinitionOut], summary="Report definitions")

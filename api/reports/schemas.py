@@ -28,7 +28,12 @@ class ChartSpec(BaseModel):
 
 
 class DefinitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Users by role", "sql": "SELECT primary_role, count(*) AS users "
+         "FROM marts.dim_users WHERE signup_date >= $since GROUP BY 1 ORDER BY 2 DESC",
+         "parameters": {"since": {"type": "date", "required": True}},
+         "default_filters": {"since": "2026-07-01"},
+         "chart": {"kind": "bar", "x": "primary_role", "y": ["users"]}}]})
 
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)

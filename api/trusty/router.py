@@ -19,6 +19,7 @@ from api.trusty.models import ApprovalRequest, FraudCase, PolicyChange, RequestA
 from api.trusty.permissions import TRUSTY_ADMIN, TRUSTY_APPROVE, TRUSTY_REVIEW, TRUSTY_USE
 from api.trusty.schemas import (CaseOut, PolicyChangeOut, PolicyIn, PolicyOut,
                                 ProtectedTransferIn, RequestOut, ReviewIn, VaultMoveIn)
+from api.validation import Id
 from api.wallet.currencies import check_currency
 from api.wallet.idempotency import run_idempotent
 from api.wallet.router import replayable
@@ -26,7 +27,8 @@ from api.wallet.router import replayable
 router = APIRouter(prefix="/trusty", tags=["trusty"])
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-DeviceId = Annotated[str | None, Header(alias="X-Device-ID", max_length=128)]
+DeviceId = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                        pattern=r"^[\x21-\x7e]+$")]
 User_ = Annotated[Principal, Depends(require(TRUSTY_USE))]
 Approver = Annotated[Principal, Depends(require(TRUSTY_APPROVE))]
 Reviewer = Annotated[Principal, Depends(require(TRUSTY_REVIEW))]
@@ -136,7 +138,7 @@ def list_requests(session: SessionDep, principal: Approver):
 
 
 def _decide(decision: str):
-    def endpoint(request_id: int, session: SessionDep, principal: Approver,
+    def endpoint(request_id: Id, session: SessionDep, principal: Approver,
                  idempotency_key: IdemKey = None):
         def work():
             req = service.decide(session, request_id, principal.user_id, decision)
@@ -159,7 +161,7 @@ router.add_api_route("/requests/{request_id}/reject", _decide("reject"), methods
 
 @router.post("/requests/{request_id}/cancel", response_model=RequestOut,
              summary="Cancel my pending or delayed request (releases the funds)")
-def cancel_request(request_id: int, session: SessionDep, principal: User_,
+def cancel_request(request_id: Id, session: SessionDep, principal: User_,
                    idempotency_key: IdemKey = None):
     def work():
         return 200, _request_json(service.cancel_request(session, request_id, principal.user_id))
@@ -174,7 +176,7 @@ def list_policy_changes(session: SessionDep, principal: Approver):
 
 
 def _decide_change(decision: str):
-    def endpoint(change_id: int, session: SessionDep, principal: Approver,
+    def endpoint(change_id: Id, session: SessionDep, principal: Approver,
                  idempotency_key: IdemKey = None):
         def work():
             change = policies.decide_change(session, change_id, principal.user_id, decision)
@@ -199,7 +201,7 @@ router.add_api_route("/policy-changes/{change_id}/reject", _decide_change("rejec
 
 @router.post("/policy-changes/{change_id}/cancel", response_model=PolicyChangeOut,
              summary="Withdraw my pending or approved policy change before it applies")
-def cancel_policy_change(change_id: int, session: SessionDep, principal: User_,
+def cancel_policy_change(change_id: Id, session: SessionDep, principal: User_,
                          idempotency_key: IdemKey = None):
     def work():
         return 200, _change_json(policies.cancel_change(session, change_id, principal.user_id))
@@ -215,7 +217,7 @@ def list_cases(session: SessionDep, principal: Reviewer, status: str = "open"):
 
 
 def _review(approve: bool):
-    def endpoint(case_id: int, body: ReviewIn, session: SessionDep, principal: Reviewer,
+    def endpoint(case_id: Id, body: ReviewIn, session: SessionDep, principal: Reviewer,
                  idempotency_key: IdemKey = None):
         def work():
             case = service.review_case(session, case_id, principal.user_id, approve, body.note)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import StrictInt64
 
 
 class _In(BaseModel):
@@ -12,11 +14,11 @@ class _In(BaseModel):
 
 
 class PolicyIn(_In):
-    threshold: StrictInt
-    required: StrictInt
-    approver_ids: list[StrictInt] = Field(min_length=1, max_length=20)
-    approval_ttl_seconds: StrictInt = 86_400
-    vault_delay_seconds: StrictInt = 86_400
+    threshold: StrictInt64
+    required: StrictInt64
+    approver_ids: list[StrictInt64] = Field(min_length=1, max_length=20)
+    approval_ttl_seconds: StrictInt64 = 86_400
+    vault_delay_seconds: StrictInt64 = 86_400
 
 
 class PolicyOut(BaseModel):
@@ -54,14 +56,14 @@ class PolicyChangeOut(BaseModel):
 
 
 class ProtectedTransferIn(_In):
-    to_user_id: StrictInt
-    amount: StrictInt
+    to_user_id: StrictInt64
+    amount: StrictInt64
     currency: str = Field(min_length=3, max_length=3)
     description: str = Field("", max_length=300)
 
 
 class VaultMoveIn(_In):
-    amount: StrictInt
+    amount: StrictInt64
     currency: str = Field(min_length=3, max_length=3)
 
 

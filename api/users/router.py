@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.auth.dependencies import Principal, require
 from api.auth.schemas import PLAIN_TEXT, UserOut
@@ -12,11 +12,12 @@ from api.deps import SessionDep
 from api.users import service
 from api.users.permissions import USERS_ADMIN
 from api.users.schemas import RolesIn, UserPage
+from api.validation import Id
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 Admin = Annotated[Principal, Depends(require(USERS_ADMIN))]
-UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UserId = Id
 
 
 def health_check(session) -> dict:

@@ -119,12 +119,23 @@ def _max_minor(value: int) -> int:
     return value
 
 
+# Every integer a request carries (body field, path or query parameter) is stored or compared
+# as PostgreSQL bigint: a larger one must be a 422 naming the field, never a database error.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+StrictInt64 = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
+# A row id. `Id` for path and query parameters (they arrive as text), `StrictId` in JSON bodies
+# (a JSON integer only). The example documents the shape and lets fuzzers name a real row.
+Id = Annotated[int, Field(ge=1, le=INT64_MAX, examples=[1])]
+StrictId = Annotated[int, Strict(), Field(ge=1, le=INT64_MAX, examples=[1])]
+
 Email = Annotated[str, Strict(), Field(max_length=320), AfterValidator(normalize_email)]
 Phone = Annotated[str, Strict(), Field(max_length=40), AfterValidator(normalize_phone)]
 Currency = Annotated[str, Strict(), Field(min_length=3, max_length=3), AfterValidator(_currency)]
 # Money is an integer count of minor units: floats, numeric strings and booleans are refused.
-MinorUnits = Annotated[int, Strict(), Field(ge=0), AfterValidator(_max_minor)]
-PositiveMinorUnits = Annotated[int, Strict(), Field(gt=0), AfterValidator(_max_minor)]
+# (max_minor_units, a setting, is the tighter bound; int64 is the one documented statically.)
+MinorUnits = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX), AfterValidator(_max_minor)]
+PositiveMinorUnits = Annotated[int, Strict(), Field(gt=0, le=INT64_MAX), AfterValidator(_max_minor)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=100_000)]
 
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth.dependencies import Principal, require
 from api.auth.pooled import PooledAuth, require_pooled
 from api.deps import SessionDep
+from api.validation import Id
 from api.wallet import service, transfers
 from api.wallet.idempotency import StoredResponse
 from api.wallet.permissions import WALLET_OPEN, WALLET_READ, WALLET_TRANSFER, WALLET_VERIFY
@@ -28,7 +29,9 @@ router = APIRouter(prefix="/wallets", tags=["wallet"])
 
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                                     description="unique per money-moving request")]
+# Visible ASCII: a header value the database can store as it came (no NUL or control bytes).
 DeviceIdHeader = Annotated[str | None, Header(alias="X-Device-ID", max_length=128,
+                                              pattern=r"^[\x21-\x7e]+$",
                                               description="client device, for fraud velocity")]
 
 
@@ -61,7 +64,7 @@ def open_wallet(body: OpenWalletIn, session: SessionDep,
 
 @router.get("/balances", response_model=list[AccountOut], summary="Balances of my accounts")
 def balances(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_READ))],
-             user_id: int | None = Query(None, description="support/admin: another user")):
+             user_id: Id | None = Query(None, description="support/admin: another user")):
     target = principal.user_id if user_id is None else user_id
     service.require_self_or_staff(principal.user_id, principal.roles, target)
     return service.balances(session, target)
@@ -110,9 +113,9 @@ async def transfer(request: Request,
 @router.get("/transactions", response_model=HistoryPage, summary="My transaction history")
 def history(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_READ))],
             currency: str | None = None, kind: str | None = None,
-            counterparty_id: int | None = None, since: datetime | None = None,
+            counterparty_id: Id | None = None, since: datetime | None = None,
             until: datetime | None = None, cursor: str | None = None,
-            limit: int = Query(50, ge=1, le=200), user_id: int | None = None):
+            limit: int = Query(50, ge=1, le=200), user_id: Id | None = None):
     target = principal.user_id if user_id is None else user_id
     service.require_self_or_staff(principal.user_id, principal.roles, target)
     flt = service.HistoryFilter(currency, kind, counterparty_id, since, until)
@@ -125,13 +128,13 @@ def history(session: SessionDep, principal: Annotated[Principal, Depends(require
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut,
             summary="One transaction with its postings")
-def get_transaction(transaction_id: int, session: SessionDep,
+def get_transaction(transaction_id: Id, session: SessionDep,
                     principal: Annotated[Principal, Depends(require(WALLET_READ))]):
     return transaction_out(session, transaction_id, principal.user_id, _staff(principal))
 
 
 @router.get("/verify", summary="Verify every account's hash chain and the zero-sum invariant")
 def verify(session: SessionDep, principal: Annotated[Principal, Depends(require(WALLET_VERIFY))],
-           account_id: int | None = None) -> dict:
+           account_id: Id | None = None) -> dict:
     report = verify_ledger(session, None if account_id is None else [account_id])
     return report.as_dict()

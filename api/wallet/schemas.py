@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import StrictInt64
 
 
 class OpenWalletIn(BaseModel):
@@ -22,9 +24,10 @@ class AccountOut(BaseModel):
 
 
 class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    to_user_id: StrictInt
-    amount: StrictInt = Field(description="minor units, > 0")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"to_user_id": 2, "amount": 100, "currency": "EUR", "description": "Lunch"}]})
+    to_user_id: StrictInt64
+    amount: StrictInt64 = Field(description="minor units, > 0")
     currency: str = Field(min_length=3, max_length=3)
     description: str = Field("", max_length=300)
 
