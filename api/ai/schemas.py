@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from api.ai.models import BUDGET_PERIODS, TASKS
 from api.ai.wordmodel import TOKENIZER
+from api.validation import Id, Int64
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
 VersionName = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,31}$")
@@ -66,12 +67,12 @@ class ServiceIn(_In):
 class ModelCard(_In):
     description: str = Field("", max_length=20_000)
     license: str | None = Field(None, max_length=64)
-    metrics: dict[str, float | int | str] = Field(default_factory=dict, max_length=50)
+    metrics: dict[str, float | Int64 | str] = Field(default_factory=dict, max_length=50)
 
 
 class VersionIn(_In):
     version: str = VersionName
-    endpoint_id: int = Field(gt=0)
+    endpoint_id: Id
     path: str = Field(pattern=r"^/[A-Za-z0-9/._-]{0,199}$")
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
@@ -150,7 +151,7 @@ class DeprecateIn(_In):
 
 class KeyIn(_In):
     name: str = Field(min_length=1, max_length=80)
-    service_ids: list[int] = Field(default_factory=list, max_length=100)
+    service_ids: list[Id] = Field(default_factory=list, max_length=100)
     all_services: bool = False
     currency: str = Currency
     rpm: int | None = Field(None, ge=1, le=1_000_000)
